@@ -1,0 +1,2 @@
+/** The validated configuration record tree (kube-proxy's KubeProxyConfiguration). */
+package io.switchboard.core.config;

@@ -1,0 +1,59 @@
+package io.switchboard.core.metrics;
+
+import io.switchboard.core.model.IpFamily;
+
+/**
+ * What the proxy reports. Implemented at the edge (Prometheus names in the app module); the core
+ * and the backends only see this interface. Every method has a no-op default.
+ */
+public interface ProxyMetrics {
+    ProxyMetrics NOOP = new ProxyMetrics() {
+    };
+
+    /** A sync finished (successfully or not) after {@code seconds}. */
+    default void syncDuration(IpFamily family, boolean full, double seconds) {
+    }
+
+    /** Rules were last written at this wall-clock time. */
+    default void lastSyncTimestamp(IpFamily family, double epochSeconds) {
+    }
+
+    /** A change was last queued at this wall-clock time. */
+    default void lastQueuedTimestamp(IpFamily family, double epochSeconds) {
+    }
+
+    /** From an EndpointSlice's last-change-trigger-time to rules in the kernel. */
+    default void networkProgrammingDuration(IpFamily family, double seconds) {
+    }
+
+    default void serviceChange(int pending) {
+    }
+
+    default void endpointChange(int pending) {
+    }
+
+    /** An iptables-restore failed ({@code partial}: a partial one, which forces a full sync). */
+    default void restoreFailure(IpFamily family, boolean partial) {
+    }
+
+    /** Rule counts after a sync: {@code total} in the table, {@code last} written by that sync. */
+    default void iptablesRules(IpFamily family, String table, int total, int last) {
+    }
+
+    /** Service ports that route with a Local policy and have no local endpoint. */
+    default void noLocalEndpoints(IpFamily family, String trafficPolicy, int count) {
+    }
+
+    default void healthz(int code) {
+    }
+
+    default void livez(int code) {
+    }
+
+    default void conntrackDeleted(IpFamily family, int entries) {
+    }
+
+    /** An API object was malformed and skipped ({@code kind}: Service, EndpointSlice, Node). */
+    default void malformedObject(String kind) {
+    }
+}
