@@ -1,0 +1,226 @@
+package io.switchboard.app.metrics;
+
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.instrumentation.jvm.ProcessMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.switchboard.core.metrics.ProxyMetrics;
+import io.switchboard.core.model.IpFamily;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * kube-proxy's metrics with their exact names, types, labels and buckets, registered as native
+ * Prometheus client metrics on the registry Micrometer exports, plus JVM (Micrometer binders) and
+ * process (Prometheus client) metrics.
+ */
+public final class PrometheusProxyMetrics implements ProxyMetrics {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+    private final Histogram syncDuration;
+    private final Histogram fullSyncDuration;
+    private final Histogram partialSyncDuration;
+    private final Gauge lastSync;
+    private final Gauge lastQueued;
+    private final Histogram networkProgramming;
+    private final Gauge endpointChangesPending;
+    private final Counter endpointChangesTotal;
+    private final Gauge serviceChangesPending;
+    private final Counter serviceChangesTotal;
+    private final Counter restoreFailures;
+    private final Counter partialRestoreFailures;
+    private final Gauge iptablesTotal;
+    private final Gauge iptablesLast;
+    private final Gauge noLocalEndpoints;
+    private final Counter healthz;
+    private final Counter livez;
+    private final Counter conntrackDeleted;
+    private final Counter malformed;
+
+    public PrometheusProxyMetrics(Set<IpFamily> families) {
+        PrometheusRegistry r = registry.getPrometheusRegistry();
+        double[] syncBuckets = exponential(0.001, 2, 15);
+        syncDuration = histogram(r, "kubeproxy_sync_proxy_rules_duration_seconds",
+                "How long one sync of the proxy rules took", syncBuckets, "ip_family");
+        fullSyncDuration = histogram(r, "kubeproxy_sync_full_proxy_rules_duration_seconds",
+                "How long one full sync of the proxy rules took", syncBuckets, "ip_family");
+        partialSyncDuration = histogram(r, "kubeproxy_sync_partial_proxy_rules_duration_seconds",
+                "How long one partial sync of the proxy rules took", syncBuckets, "ip_family");
+        lastSync = gauge(r, "kubeproxy_sync_proxy_rules_last_timestamp_seconds",
+                "When the proxy rules were last synced (Unix seconds)", "ip_family");
+        lastQueued = gauge(r, "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds",
+                "When a change was last queued for sync (Unix seconds)", "ip_family");
+        networkProgramming = histogram(r, "kubeproxy_network_programming_duration_seconds",
+                "From an endpoint change in the API to the rules in the kernel", networkProgrammingBuckets(),
+                "ip_family");
+        endpointChangesPending = gauge(r, "kubeproxy_sync_proxy_rules_endpoint_changes_pending",
+                "Endpoint changes waiting for a sync");
+        endpointChangesTotal = counter(r, "kubeproxy_sync_proxy_rules_endpoint_changes_total",
+                "Endpoint changes received");
+        serviceChangesPending = gauge(r, "kubeproxy_sync_proxy_rules_service_changes_pending",
+                "Service changes waiting for a sync");
+        serviceChangesTotal = counter(r, "kubeproxy_sync_proxy_rules_service_changes_total",
+                "Service changes received");
+        restoreFailures = counter(r, "kubeproxy_sync_proxy_rules_iptables_restore_failures_total",
+                "iptables-restore runs that failed", "ip_family");
+        partialRestoreFailures = counter(r, "kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total",
+                "Partial iptables-restore runs that failed (each forces a full sync)", "ip_family");
+        iptablesTotal = gauge(r, "kubeproxy_sync_proxy_rules_iptables_total",
+                "Rules in the proxy's chains after the last sync", "ip_family", "table");
+        iptablesLast = gauge(r, "kubeproxy_sync_proxy_rules_iptables_last",
+                "Rules written by the last sync", "ip_family", "table");
+        noLocalEndpoints = gauge(r, "kubeproxy_sync_proxy_rules_no_local_endpoints_total",
+                "Service ports with a Local traffic policy and no local endpoint", "ip_family", "traffic_policy");
+        healthz = counter(r, "kubeproxy_proxy_healthz_total", "/healthz answers by HTTP code", "code");
+        livez = counter(r, "kubeproxy_proxy_livez_total", "/livez answers by HTTP code", "code");
+        conntrackDeleted = counter(r, "kubeproxy_conntrack_reconciler_deleted_entries_total",
+                "Stale conntrack entries deleted", "ip_family");
+        malformed = counter(r, "switchboard_malformed_objects_total",
+                "API objects skipped because they were malformed", "kind");
+
+        for (IpFamily f : families) {
+            String fam = f.kubernetesName();
+            syncDuration.labelValues(fam);
+            fullSyncDuration.labelValues(fam);
+            partialSyncDuration.labelValues(fam);
+            networkProgramming.labelValues(fam);
+            restoreFailures.labelValues(fam);
+            partialRestoreFailures.labelValues(fam);
+            conntrackDeleted.labelValues(fam);
+        }
+        for (String kind : List.of("Service", "EndpointSlice", "Node")) {
+            malformed.labelValues(kind);
+        }
+
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        ProcessMetrics.builder().register(r);
+    }
+
+    /** The Prometheus text exposition of everything registered. */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    static double[] exponential(double start, double factor, int count) {
+        double[] out = new double[count];
+        double v = start;
+        for (int i = 0; i < count; i++) {
+            out[i] = v;
+            v *= factor;
+        }
+        return out;
+    }
+
+    static double[] networkProgrammingBuckets() {
+        List<Double> b = new ArrayList<>(List.of(0.25, 0.5));
+        for (int i = 1; i <= 59; i++) {
+            b.add((double) i);
+        }
+        for (int i = 60; i <= 115; i += 5) {
+            b.add((double) i);
+        }
+        for (int i = 120; i <= 300; i += 30) {
+            b.add((double) i);
+        }
+        return b.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    private static Histogram histogram(PrometheusRegistry r, String name, String help, double[] buckets, String... labels) {
+        return Histogram.builder().name(name).help(help).classicUpperBounds(buckets).classicOnly()
+                .withoutExemplars().labelNames(labels).register(r);
+    }
+
+    private static Gauge gauge(PrometheusRegistry r, String name, String help, String... labels) {
+        return Gauge.builder().name(name).help(help).withoutExemplars().labelNames(labels).register(r);
+    }
+
+    private static Counter counter(PrometheusRegistry r, String name, String help, String... labels) {
+        return Counter.builder().name(name).help(help).withoutExemplars().labelNames(labels).register(r);
+    }
+
+    @Override
+    public void syncDuration(IpFamily family, boolean full, double seconds) {
+        syncDuration.labelValues(family.kubernetesName()).observe(seconds);
+        (full ? fullSyncDuration : partialSyncDuration).labelValues(family.kubernetesName()).observe(seconds);
+    }
+
+    @Override
+    public void lastSyncTimestamp(IpFamily family, double epochSeconds) {
+        lastSync.labelValues(family.kubernetesName()).set(epochSeconds);
+    }
+
+    @Override
+    public void lastQueuedTimestamp(IpFamily family, double epochSeconds) {
+        lastQueued.labelValues(family.kubernetesName()).set(epochSeconds);
+    }
+
+    @Override
+    public void networkProgrammingDuration(IpFamily family, double seconds) {
+        networkProgramming.labelValues(family.kubernetesName()).observe(seconds);
+    }
+
+    @Override
+    public void serviceChange(int pending) {
+        serviceChangesTotal.inc();
+        serviceChangesPending.set(pending);
+    }
+
+    @Override
+    public void endpointChange(int pending) {
+        endpointChangesTotal.inc();
+        endpointChangesPending.set(pending);
+    }
+
+    @Override
+    public void restoreFailure(IpFamily family, boolean partial) {
+        restoreFailures.labelValues(family.kubernetesName()).inc();
+        if (partial) {
+            partialRestoreFailures.labelValues(family.kubernetesName()).inc();
+        }
+    }
+
+    @Override
+    public void iptablesRules(IpFamily family, String table, int total, int last) {
+        iptablesTotal.labelValues(family.kubernetesName(), table).set(total);
+        iptablesLast.labelValues(family.kubernetesName(), table).set(last);
+    }
+
+    @Override
+    public void noLocalEndpoints(IpFamily family, String trafficPolicy, int count) {
+        noLocalEndpoints.labelValues(family.kubernetesName(), trafficPolicy).set(count);
+    }
+
+    @Override
+    public void healthz(int code) {
+        healthz.labelValues(Integer.toString(code)).inc();
+    }
+
+    @Override
+    public void livez(int code) {
+        livez.labelValues(Integer.toString(code)).inc();
+    }
+
+    @Override
+    public void conntrackDeleted(IpFamily family, int entries) {
+        conntrackDeleted.labelValues(family.kubernetesName()).inc(entries);
+    }
+
+    @Override
+    public void malformedObject(String kind) {
+        malformed.labelValues(kind).inc();
+    }
+}

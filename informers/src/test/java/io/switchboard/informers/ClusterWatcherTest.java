@@ -1,0 +1,198 @@
+package io.switchboard.informers;
+
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.switchboard.core.metrics.ProxyMetrics;
+import io.switchboard.core.model.NamespacedName;
+import io.switchboard.informers.testing.MockApiServer;
+import io.switchboard.informers.testing.Objects;
+import io.switchboard.informers.testing.StateRecorder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static io.switchboard.informers.testing.StateRecorder.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ClusterWatcherTest {
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private MockApiServer api;
+    private KubernetesClient admin;
+    private KubernetesClient proxyClient;
+    private ClusterWatcher watcher;
+    private final StateRecorder state = new StateRecorder();
+    private final AtomicInteger malformed = new AtomicInteger();
+
+    @BeforeEach
+    void setUp() {
+        api = new MockApiServer();
+        admin = api.client();
+        proxyClient = api.client();
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (watcher != null) {
+            watcher.close();
+        }
+        proxyClient.close();
+        admin.close();
+        api.close();
+    }
+
+    private void startWatcher() {
+        ProxyMetrics metrics = new ProxyMetrics() {
+            @Override
+            public void malformedObject(String kind) {
+                malformed.incrementAndGet();
+            }
+        };
+        // the CRUD mock server does not evaluate "!label" selectors; the same filter runs client-side
+        watcher = new ClusterWatcher(proxyClient, "node-1", Duration.ofMinutes(15), state, state, state, metrics, false);
+        watcher.start();
+        await("both informers synced", WAIT, () -> state.servicesSynced && state.slicesSynced);
+    }
+
+    @Test
+    void syncedIsReportedAfterTheInitialList() {
+        for (int i = 0; i < 50; i++) {
+            admin.services().resource(Objects.service("ns", "svc" + i, "10.96.1." + i)).create();
+        }
+        startWatcher();
+        // onList is delivered after every initial add, through the same ordered pipeline
+        assertThat(state.services).hasSize(50);
+    }
+
+    @Test
+    void addUpdateDeleteServicesAndSlices() {
+        startWatcher();
+        admin.services().resource(Objects.service("ns", "web", "10.96.0.10")).create();
+        admin.discovery().v1().endpointSlices().resource(Objects.slice("ns", "web-1", "web", "10.244.1.1")).create();
+        admin.discovery().v1().endpointSlices().resource(Objects.slice("ns", "web-2", "web", "10.244.2.1")).create();
+        NamespacedName web = new NamespacedName("ns", "web");
+        await("service and two slices", WAIT, () -> state.services.containsKey(web) && state.slices.size() == 2);
+
+        admin.services().resource(new ServiceBuilder(Objects.service("ns", "web", "10.96.0.10")).editSpec()
+                .editFirstPort().withPort(8443).endPort().endSpec().build()).update();
+        await("port update", WAIT, () -> state.services.get(web).ports().get(0).port() == 8443);
+
+        admin.discovery().v1().endpointSlices().resource(Objects.slice("ns", "web-1", "web", "10.244.1.1", "10.244.1.2")).update();
+        await("slice update", WAIT, () -> state.slices.get(new NamespacedName("ns", "web-1")).endpoints().size() == 2);
+
+        admin.discovery().v1().endpointSlices().inNamespace("ns").withName("web-2").delete();
+        admin.services().inNamespace("ns").withName("web").delete();
+        await("deletes", WAIT, () -> !state.services.containsKey(web) && state.slices.size() == 1);
+    }
+
+    @Test
+    void sliceMovingBetweenServices() {
+        startWatcher();
+        admin.discovery().v1().endpointSlices().resource(Objects.slice("ns", "moving", "a", "10.244.1.1")).create();
+        await("slice for a", WAIT, () -> state.slices.containsKey(new NamespacedName("ns", "moving")));
+        admin.discovery().v1().endpointSlices().resource(Objects.slice("ns", "moving", "b", "10.244.1.1")).update();
+        await("slice now for b", WAIT,
+                () -> state.slices.get(new NamespacedName("ns", "moving")).service().name().equals("b"));
+    }
+
+    @Test
+    void labelFilteringAndSkippedTypes() {
+        startWatcher();
+        admin.services().resource(new ServiceBuilder(Objects.service("ns", "other", "10.96.0.20")).editMetadata()
+                .withLabels(Map.of("service.kubernetes.io/service-proxy-name", "someone-else")).endMetadata().build()).create();
+        admin.services().resource(new ServiceBuilder(Objects.service("ns", "headless", "None")).build()).create();
+        admin.services().resource(new ServiceBuilder(Objects.service("ns", "ext", "10.96.0.21")).editSpec()
+                .withType("ExternalName").withExternalName("example.org").endSpec().build()).create();
+        admin.discovery().v1().endpointSlices().resource(new EndpointSliceBuilder(Objects.slice("ns", "h-1", "headless", "10.244.3.3"))
+                .editMetadata().addToLabels("service.kubernetes.io/headless", "").endMetadata().build()).create();
+        admin.services().resource(Objects.service("ns", "plain", "10.96.0.22")).create();
+        await("plain service", WAIT, () -> state.services.containsKey(new NamespacedName("ns", "plain")));
+        assertThat(state.services).containsOnlyKeys(new NamespacedName("ns", "plain"));
+        assertThat(state.slices).isEmpty();
+
+        // a proxied service that becomes ExternalName is removed
+        admin.services().resource(new ServiceBuilder(Objects.service("ns", "plain", "10.96.0.22")).editSpec()
+                .withType("ExternalName").withExternalName("example.org").endSpec().build()).update();
+        await("plain removed", WAIT, () -> state.services.isEmpty());
+    }
+
+    @Test
+    void ownNodeAndLabelChange() {
+        admin.nodes().resource(Objects.node("node-1", "za", "192.168.50.2")).create();
+        admin.nodes().resource(Objects.node("node-2", "zb", "192.168.50.3")).create();
+        startWatcher();
+        await("node seen", WAIT, () -> state.node != null && state.node.zone().equals("za"));
+        admin.nodes().resource(Objects.node("node-1", "zc", "192.168.50.2")).update();
+        await("zone change", WAIT, () -> state.node.zone().equals("zc"));
+        assertThat(state.node.name()).isEqualTo("node-1");
+    }
+
+    @Test
+    void recoversAfterTheApiServerRestarts() {
+        admin.services().resource(Objects.service("ns", "before", "10.96.0.30")).create();
+        startWatcher();
+        await("before", WAIT, () -> state.services.containsKey(new NamespacedName("ns", "before")));
+        api.stop();
+        await("watches noticed the outage", WAIT, () -> !watcher.isWatching());
+        api.restart();
+        // the mock server keeps no event history (no 410 Gone), so changes are made once the
+        // informers have re-established their watches
+        await("watches re-established", Duration.ofSeconds(60), () -> watcher.isWatching());
+        admin.services().resource(Objects.service("ns", "after", "10.96.0.31")).create();
+        admin.services().inNamespace("ns").withName("before").delete();
+        await("converged after restart", Duration.ofSeconds(60),
+                () -> state.services.containsKey(new NamespacedName("ns", "after"))
+                        && !state.services.containsKey(new NamespacedName("ns", "before")));
+    }
+
+    /**
+     * Seeded random mixes of good and malformed services and slices: no exception escapes, every
+     * good object arrives, every distinct malformed object is counted once.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {1, 77, 4242})
+    void malformedObjectsAreSkipped(long seed) {
+        startWatcher();
+        Random r = new Random(seed);
+        Set<NamespacedName> good = new HashSet<>();
+        int bad = 0;
+        for (int i = 0; i < 40; i++) {
+            String name = "s" + i;
+            var svc = new ServiceBuilder(Objects.service("ns", name, "10.96.2." + (i + 1)));
+            switch (r.nextInt(6)) {
+                case 0 -> svc.editSpec().withClusterIP("10.96.2." + (300 + i)).withClusterIPs("10.96.2." + (300 + i)).endSpec();
+                case 1 -> svc.editSpec().editFirstPort().withPort(65536 + r.nextInt(1000)).endPort().endSpec();
+                case 2 -> svc.editSpec().editFirstPort().withProtocol("GRE").endPort().endSpec();
+                case 3 -> svc.editSpec().addNewPort().withName("http").withPort(81).withProtocol("TCP").endPort().endSpec();
+                default -> good.add(new NamespacedName("ns", name));
+            }
+            if (!good.contains(new NamespacedName("ns", name))) {
+                bad++;
+            }
+            admin.services().resource(svc.build()).create();
+            String ip = r.nextBoolean() ? "10.244.9." + (i + 1) : "10.244.9.x" + i;
+            var slice = Objects.slice("ns", name + "-1", name, ip);
+            if (r.nextInt(5) == 0) {
+                slice = new EndpointSliceBuilder(slice).editMetadata().withLabels(Map.of()).endMetadata().build();
+                ip = "bad";
+            }
+            if (!ip.startsWith("10.244.9.") || ip.contains("x")) {
+                bad++;
+            }
+            admin.discovery().v1().endpointSlices().resource(slice).create();
+        }
+        int expectedBad = bad;
+        await("all good services", WAIT, () -> state.services.keySet().equals(good));
+        await("every malformed object counted", WAIT, () -> malformed.get() == expectedBad);
+        assertThat(state.services.keySet()).isEqualTo(good);
+    }
+}
