@@ -28,7 +28,7 @@ public final class ConfigValidator {
         if (mode.isEmpty()) {
             mode = "iptables";
         }
-        if (!MODES.contains(mode)) {
+        if (!MODES.contains(mode) && !providedModes().contains(mode)) {
             throw invalid("mode", mode, "want one of iptables, ipvs, nftables, userspace");
         }
         var client = new ProxyConfig.ClientConnection(
@@ -173,6 +173,13 @@ public final class ConfigValidator {
             return Set.of(config.clusterCidrs().get(0).family());
         }
         return Set.of(IpAddress.parse(config.bindAddress()).family());
+    }
+
+    /** Modes of the backend providers on the class path (the planned ones plus any extra, e.g. in tests). */
+    private static Set<String> providedModes() {
+        Set<String> out = new java.util.HashSet<>();
+        java.util.ServiceLoader.load(io.switchboard.core.backend.BackendProvider.class).forEach(p -> out.add(p.mode()));
+        return out;
     }
 
     static ConfigException invalid(String field, Object value, String why) {

@@ -1,0 +1,2 @@
+/** kube-proxy's Prometheus metrics (exact names) plus JVM and process metrics. */
+package io.switchboard.app.metrics;

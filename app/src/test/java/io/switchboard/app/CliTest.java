@@ -1,0 +1,59 @@
+package io.switchboard.app;
+
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class CliTest {
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        return cl.execute(args);
+    }
+
+    @Test
+    void version() {
+        assertThat(run("--version")).isZero();
+        assertThat(out.toString()).startsWith("switchboard ");
+    }
+
+    @Test
+    void helpListsKubeProxyFlags() {
+        assertThat(run("--help")).isZero();
+        assertThat(out.toString()).contains("--proxy-mode", "--iptables-sync-period", "--nodeport-addresses",
+                "--healthz-bind-address", "--metrics-bind-address", "--cleanup", "--detect-local-mode", "--config");
+    }
+
+    @Test
+    void unknownFlagExitsOne() {
+        assertThat(run("--no-such-flag")).isEqualTo(1);
+        assertThat(err.toString()).contains("Unknown option: '--no-such-flag'");
+    }
+
+    @Test
+    void badValueExitsOneNamingFieldAndValue() {
+        assertThat(run("--iptables-masquerade-bit=99")).isEqualTo(1);
+        assertThat(err.toString()).contains("iptables.masqueradeBit", "\"99\"");
+    }
+
+    @Test
+    void nonNumericIntegerFlag() {
+        assertThat(run("--iptables-masquerade-bit=x")).isEqualTo(1);
+        assertThat(err.toString()).contains("--iptables-masquerade-bit");
+    }
+
+    @Test
+    void modeNotBuiltYetFailsAtStartWithReason() {
+        assertThat(run("--proxy-mode=nftables", "--hostname-override=n1", "--master=http://127.0.0.1:1",
+                "--healthz-bind-address=127.0.0.1:0", "--metrics-bind-address=127.0.0.1:0")).isEqualTo(1);
+        assertThat(err.toString()).contains("proxy mode \"nftables\" is not built yet");
+    }
+}
