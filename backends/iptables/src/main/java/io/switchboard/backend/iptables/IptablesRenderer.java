@@ -1,0 +1,423 @@
+package io.switchboard.backend.iptables;
+
+import io.switchboard.core.model.Cidr;
+import io.switchboard.core.model.Endpoint;
+import io.switchboard.core.model.IpAddress;
+import io.switchboard.core.model.ServicePort;
+import io.switchboard.core.model.ServicePortName;
+import io.switchboard.core.sync.ProxySnapshot;
+import io.switchboard.core.topology.EndpointSelection;
+import io.switchboard.netfilter.ChainNames;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Pure renderer: snapshot + settings → {@code iptables-restore} input in kube-proxy's layout and
+ * chain names. Top-level chains are always rewritten; per-service chains only for services the
+ * snapshot marks as changed (or all of them on a full sync); chains no longer used are flushed and
+ * deleted. Deterministic: services and endpoints are iterated in sorted order.
+ */
+public final class IptablesRenderer {
+    private IptablesRenderer() {
+    }
+
+    /** Line buffer that counts rules; tokens are joined with spaces. */
+    static final class Lines {
+        final StringBuilder sb = new StringBuilder(1 << 16);
+        int rules;
+
+        void chain(String name) {
+            sb.append(':').append(name).append(" - [0:0]\n");
+        }
+
+        void rule(List<String> tokens) {
+            for (int i = 0; i < tokens.size(); i++) {
+                if (i > 0) {
+                    sb.append(' ');
+                }
+                sb.append(tokens.get(i));
+            }
+            sb.append('\n');
+            rules++;
+        }
+
+        void raw(String line) {
+            sb.append(line).append('\n');
+        }
+    }
+
+    /** A rule under construction. */
+    static final class Rule {
+        final List<String> t = new ArrayList<>(24);
+
+        Rule(String op, String chain) {
+            t.add(op);
+            t.add(chain);
+        }
+
+        Rule add(String... tokens) {
+            for (String s : tokens) {
+                t.add(s);
+            }
+            return this;
+        }
+
+        Rule add(List<String> tokens) {
+            t.addAll(tokens);
+            return this;
+        }
+
+        Rule comment(String text) {
+            return add("-m", "comment", "--comment", quote(text));
+        }
+    }
+
+    static String quote(String comment) {
+        return comment.indexOf(' ') >= 0 ? "\"" + comment + "\"" : comment;
+    }
+
+    public static RestoreInput render(ProxySnapshot snapshot, RenderSettings s) {
+        Lines filterChains = new Lines();
+        Lines filterRules = new Lines();
+        Lines natChains = new Lines();
+        Lines natRules = new Lines();
+        Lines skippedChains = new Lines();
+        Lines skippedRules = new Lines();
+        Set<String> active = new HashSet<>();
+        String mark = s.mark();
+        String markMask = mark + "/" + mark;
+        int totalEndpoints = 0;
+        for (EndpointSelection sel : snapshot.selections(s.family()).values()) {
+            totalEndpoints += sel.allReachable().size();
+        }
+        boolean large = totalEndpoints > s.largeClusterThreshold();
+        boolean localnet = s.localhostNodePorts() && s.family() == io.switchboard.core.model.IpFamily.IPV4
+                && s.nodePortAllAddresses();
+
+        for (String c : List.of(ChainNames.KUBE_NODEPORTS, ChainNames.KUBE_SERVICES, ChainNames.KUBE_EXTERNAL_SERVICES,
+                ChainNames.KUBE_FORWARD, ChainNames.KUBE_PROXY_FIREWALL)) {
+            filterChains.chain(c);
+        }
+        if (localnet) {
+            filterChains.chain(ChainNames.KUBE_FIREWALL);
+            filterRules.rule(new Rule("-A", ChainNames.KUBE_FIREWALL).comment("block incoming localnet connections")
+                    .add("-d", "127.0.0.0/8", "!", "-s", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate",
+                            "RELATED,ESTABLISHED,DNAT", "-j", "DROP").t);
+        }
+        for (String c : List.of(ChainNames.KUBE_SERVICES, ChainNames.KUBE_NODEPORTS, ChainNames.KUBE_POSTROUTING,
+                ChainNames.KUBE_MARK_MASQ)) {
+            natChains.chain(c);
+        }
+        filterRules.rule(new Rule("-A", ChainNames.KUBE_FORWARD).add("-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP").t);
+        filterRules.rule(new Rule("-A", ChainNames.KUBE_FORWARD).comment("kubernetes forwarding rules")
+                .add("-m", "mark", "--mark", markMask, "-j", "ACCEPT").t);
+        filterRules.rule(new Rule("-A", ChainNames.KUBE_FORWARD).comment("kubernetes forwarding conntrack rule")
+                .add("-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT").t);
+        natRules.rule(new Rule("-A", ChainNames.KUBE_POSTROUTING).add("-m", "mark", "!", "--mark", markMask, "-j", "RETURN").t);
+        natRules.rule(new Rule("-A", ChainNames.KUBE_POSTROUTING).add("-j", "MARK", "--xor-mark", mark).t);
+        natRules.rule(new Rule("-A", ChainNames.KUBE_POSTROUTING).comment("kubernetes service traffic requiring SNAT")
+                .add("-j", "MASQUERADE", "--random-fully").t);
+        natRules.rule(new Rule("-A", ChainNames.KUBE_MARK_MASQ).add("-j", "MARK", "--or-mark", mark).t);
+
+        int noLocalInternal = 0;
+        int noLocalExternal = 0;
+        LocalDetector local = s.localDetector();
+        for (Map.Entry<ServicePortName, EndpointSelection> e : snapshot.selections(s.family()).entrySet()) {
+            ServicePortName spn = e.getKey();
+            ServicePort svc = snapshot.services().get(spn);
+            EndpointSelection sel = e.getValue();
+            String name = spn.toString();
+            String proto = spn.protocol().lower();
+            String port = Integer.toString(svc.port());
+            String vip = svc.clusterIp(s.family()).orElseThrow().toString();
+            List<IpAddress> externalIps = svc.externalIps(s.family());
+            List<IpAddress> lbIps = svc.loadBalancerIps(s.family());
+            List<Cidr> sourceRanges = new ArrayList<>();
+            for (Cidr c : svc.loadBalancerSourceRanges()) {
+                if (c.family() == s.family()) {
+                    sourceRanges.add(c);
+                }
+            }
+
+            String svcChain = ChainNames.service(spn);
+            String svlChain = ChainNames.serviceLocal(spn);
+            String extChain = ChainNames.external(spn);
+            String fwChain = ChainNames.firewall(spn);
+
+            boolean hasEndpoints = sel.hasAnyEndpoints();
+            boolean usesCluster = !sel.clusterEndpoints().isEmpty() && svc.usesClusterEndpoints();
+            boolean usesLocal = !sel.localEndpoints().isEmpty() && svc.usesLocalEndpoints();
+            String internalChain = svc.internalPolicyLocal() ? svlChain : svcChain;
+            boolean hasInternal = hasEndpoints && (!svc.internalPolicyLocal() || !sel.localEndpoints().isEmpty());
+            String externalPolicyChain = svc.externalPolicyLocal() ? svlChain : svcChain;
+            boolean hasExternal = hasEndpoints && (!svc.externalPolicyLocal() || !sel.localEndpoints().isEmpty());
+            boolean usesExt = hasEndpoints && svc.externallyAccessible();
+            boolean usesFw = hasEndpoints && !lbIps.isEmpty() && !sourceRanges.isEmpty();
+            String lbChain = usesFw ? fwChain : extChain;
+
+            String internalFilterTarget;
+            String internalFilterComment;
+            String externalFilterTarget;
+            String externalFilterComment;
+            if (!hasEndpoints) {
+                internalFilterTarget = "REJECT";
+                internalFilterComment = name + " has no endpoints";
+                externalFilterTarget = "REJECT";
+                externalFilterComment = internalFilterComment;
+            } else {
+                internalFilterTarget = "DROP";
+                internalFilterComment = name + " has no local endpoints";
+                externalFilterTarget = "DROP";
+                externalFilterComment = internalFilterComment;
+                if (!hasInternal) {
+                    noLocalInternal++;
+                }
+                if (!hasExternal) {
+                    noLocalExternal++;
+                }
+            }
+
+            // per-service chains go to the real buffers only if this service must be written
+            boolean write = snapshot.mustWrite(spn.service());
+            Lines chains = write ? natChains : skippedChains;
+            Lines rules = write ? natRules : skippedRules;
+
+            if (usesExt) {
+                chains.chain(extChain);
+                active.add(extChain);
+                if (!svc.externalPolicyLocal()) {
+                    rules.rule(new Rule("-A", extChain).comment("masquerade traffic for " + name + " external destinations")
+                            .add("-j", ChainNames.KUBE_MARK_MASQ).t);
+                } else {
+                    if (local.implemented()) {
+                        rules.rule(new Rule("-A", extChain).comment("pod traffic for " + name + " external destinations")
+                                .add(local.ifLocal()).add("-j", svcChain).t);
+                    }
+                    rules.rule(new Rule("-A", extChain).comment("masquerade LOCAL traffic for " + name + " external destinations")
+                            .add("-m", "addrtype", "--src-type", "LOCAL", "-j", ChainNames.KUBE_MARK_MASQ).t);
+                    rules.rule(new Rule("-A", extChain).comment("route LOCAL traffic for " + name + " external destinations")
+                            .add("-m", "addrtype", "--src-type", "LOCAL", "-j", svcChain).t);
+                }
+                if (hasExternal) {
+                    rules.rule(new Rule("-A", extChain).add("-j", externalPolicyChain).t);
+                }
+            }
+
+            if (hasInternal) {
+                natRules.rule(new Rule("-A", ChainNames.KUBE_SERVICES).comment(name + " cluster IP")
+                        .add("-m", proto, "-p", proto, "-d", vip, "--dport", port, "-j", internalChain).t);
+            } else {
+                filterRules.rule(new Rule("-A", ChainNames.KUBE_SERVICES).comment(internalFilterComment)
+                        .add("-m", proto, "-p", proto, "-d", vip, "--dport", port, "-j", internalFilterTarget).t);
+            }
+            for (IpAddress ip : externalIps) {
+                if (hasEndpoints) {
+                    natRules.rule(new Rule("-A", ChainNames.KUBE_SERVICES).comment(name + " external IP")
+                            .add("-m", proto, "-p", proto, "-d", ip.toString(), "--dport", port, "-j", extChain).t);
+                }
+                if (!hasExternal) {
+                    filterRules.rule(new Rule("-A", ChainNames.KUBE_EXTERNAL_SERVICES).comment(externalFilterComment)
+                            .add("-m", proto, "-p", proto, "-d", ip.toString(), "--dport", port, "-j", externalFilterTarget).t);
+                }
+            }
+            for (IpAddress ip : lbIps) {
+                if (hasEndpoints) {
+                    natRules.rule(new Rule("-A", ChainNames.KUBE_SERVICES).comment(name + " loadbalancer IP")
+                            .add("-m", proto, "-p", proto, "-d", ip.toString(), "--dport", port, "-j", lbChain).t);
+                }
+                if (usesFw) {
+                    filterRules.rule(new Rule("-A", ChainNames.KUBE_PROXY_FIREWALL)
+                            .comment(name + " traffic not accepted by " + fwChain)
+                            .add("-m", proto, "-p", proto, "-d", ip.toString(), "--dport", port, "-j", "DROP").t);
+                }
+            }
+            if (!hasExternal) {
+                for (IpAddress ip : lbIps) {
+                    filterRules.rule(new Rule("-A", ChainNames.KUBE_EXTERNAL_SERVICES).comment(externalFilterComment)
+                            .add("-m", proto, "-p", proto, "-d", ip.toString(), "--dport", port, "-j", externalFilterTarget).t);
+                }
+            }
+            if (svc.nodePort() != 0) {
+                String np = Integer.toString(svc.nodePort());
+                if (hasEndpoints) {
+                    natRules.rule(new Rule("-A", ChainNames.KUBE_NODEPORTS).comment(name)
+                            .add("-m", proto, "-p", proto, "--dport", np, "-j", extChain).t);
+                }
+                if (!hasExternal) {
+                    filterRules.rule(new Rule("-A", ChainNames.KUBE_EXTERNAL_SERVICES).comment(externalFilterComment)
+                            .add("-m", "addrtype", "--dst-type", "LOCAL", "-m", proto, "-p", proto, "--dport", np,
+                                    "-j", externalFilterTarget).t);
+                }
+            }
+            if (svc.healthCheckNodePort() != 0) {
+                filterRules.rule(new Rule("-A", ChainNames.KUBE_NODEPORTS).comment(name + " health check node port")
+                        .add("-m", "tcp", "-p", "tcp", "--dport", Integer.toString(svc.healthCheckNodePort()), "-j", "ACCEPT").t);
+            }
+
+            if (usesFw) {
+                chains.chain(fwChain);
+                active.add(fwChain);
+                boolean allowFromNode = false;
+                for (Cidr c : sourceRanges) {
+                    rules.rule(new Rule("-A", fwChain).comment(name + " loadbalancer IP").add("-s", c.toString(), "-j", extChain).t);
+                    for (IpAddress nodeIp : s.nodeIps()) {
+                        allowFromNode |= c.contains(nodeIp);
+                    }
+                }
+                if (allowFromNode) {
+                    for (IpAddress ip : lbIps) {
+                        rules.rule(new Rule("-A", fwChain).comment(name + " loadbalancer IP").add("-s", ip.toString(), "-j", extChain).t);
+                    }
+                }
+                rules.rule(new Rule("-A", fwChain).comment("other traffic to " + name + " will be dropped by KUBE-PROXY-FIREWALL").t);
+            }
+
+            if (usesCluster) {
+                chains.chain(svcChain);
+                active.add(svcChain);
+                if (internalChain.equals(svcChain)) {
+                    masqueradeRule(rules, svcChain, name, proto, vip, port, s, local);
+                }
+                endpointJumps(rules, svcChain, spn, svc, sel.clusterEndpoints(), large);
+            }
+            if (usesLocal) {
+                chains.chain(svlChain);
+                active.add(svlChain);
+                if (internalChain.equals(svlChain)) {
+                    masqueradeRule(rules, svlChain, name, proto, vip, port, s, local);
+                }
+                endpointJumps(rules, svlChain, spn, svc, sel.localEndpoints(), large);
+            }
+            for (Endpoint ep : sel.allReachable()) {
+                String sep = ChainNames.endpoint(spn, ep);
+                chains.chain(sep);
+                active.add(sep);
+                Rule hairpin = new Rule("-A", sep);
+                Rule dnat = new Rule("-A", sep);
+                if (!large) {
+                    hairpin.comment(name);
+                    dnat.comment(name);
+                }
+                rules.rule(hairpin.add("-s", ep.ip().toString(), "-j", ChainNames.KUBE_MARK_MASQ).t);
+                if (svc.sessionAffinity().clientIp()) {
+                    dnat.add("-m", "recent", "--name", sep, "--set");
+                }
+                rules.rule(dnat.add("-m", proto, "-p", proto, "-j", "DNAT", "--to-destination", ep.address()).t);
+            }
+        }
+
+        // NodePorts: the last rule of KUBE-SERVICES
+        String npComment = "kubernetes service nodeports; NOTE: this must be the last rule in this chain";
+        if (s.nodePortAllAddresses()) {
+            Rule r = new Rule("-A", ChainNames.KUBE_SERVICES).comment(npComment).add("-m", "addrtype", "--dst-type", "LOCAL");
+            if (s.family() == io.switchboard.core.model.IpFamily.IPV6) {
+                r.add("!", "-d", "::1/128");
+            } else if (!s.localhostNodePorts()) {
+                r.add("!", "-d", "127.0.0.0/8");
+            }
+            natRules.rule(r.add("-j", ChainNames.KUBE_NODEPORTS).t);
+        } else {
+            for (IpAddress ip : s.nodePortIps()) {
+                if (ip.isLoopback() && (s.family() == io.switchboard.core.model.IpFamily.IPV6 || !s.localhostNodePorts())) {
+                    continue;
+                }
+                natRules.rule(new Rule("-A", ChainNames.KUBE_SERVICES).comment(npComment)
+                        .add("-d", ip.toString(), "-j", ChainNames.KUBE_NODEPORTS).t);
+            }
+        }
+
+        // stale per-service chains: flush (declare) and delete
+        TreeSet<String> stale = new TreeSet<>();
+        for (String c : s.existingNatChains()) {
+            if (ChainNames.isServiceChain(c) && !active.contains(c)) {
+                stale.add(c);
+            }
+        }
+        for (String c : stale) {
+            natChains.chain(c);
+        }
+
+        StringBuilder out = new StringBuilder(filterChains.sb.length() + filterRules.sb.length()
+                + natChains.sb.length() + natRules.sb.length() + 256);
+        boolean jumpsMissing = !s.missingJumps().isEmpty();
+        if (jumpsMissing) {
+            out.append("*mangle\n:").append(ChainNames.KUBE_PROXY_CANARY).append(" - [0:0]\nCOMMIT\n");
+        }
+        out.append("*filter\n").append(filterChains.sb).append(filterRules.sb);
+        if (jumpsMissing) {
+            filterCanaryAndJumps(out, s, "filter");
+        }
+        out.append("COMMIT\n*nat\n").append(natChains.sb).append(natRules.sb);
+        for (String c : stale) {
+            out.append("-X ").append(c).append('\n');
+        }
+        if (jumpsMissing) {
+            filterCanaryAndJumps(out, s, "nat");
+        }
+        out.append("COMMIT\n");
+        return new RestoreInput(out.toString(), active, filterRules.rules, natRules.rules + skippedRules.rules,
+                filterRules.rules, natRules.rules, noLocalInternal, noLocalExternal);
+    }
+
+    private static void filterCanaryAndJumps(StringBuilder out, RenderSettings s, String table) {
+        out.append(':').append(ChainNames.KUBE_PROXY_CANARY).append(" - [0:0]\n");
+        for (JumpRule j : s.missingJumps()) {
+            if (j.table().equals(table)) {
+                out.append("-I ").append(j.from()).append(" 1 ").append(String.join(" ", j.args())).append('\n');
+            }
+        }
+    }
+
+    private static void masqueradeRule(Lines rules, String chain, String name, String proto, String vip, String port,
+                                       RenderSettings s, LocalDetector local) {
+        if (!s.masqueradeAll() && !local.implemented()) {
+            return;
+        }
+        Rule r = new Rule("-A", chain).comment(name + " cluster IP").add("-m", proto, "-p", proto, "-d", vip, "--dport", port);
+        if (!s.masqueradeAll()) {
+            r.add(local.ifNotLocal());
+        }
+        rules.rule(r.add("-j", ChainNames.KUBE_MARK_MASQ).t);
+    }
+
+    private static void endpointJumps(Lines rules, String chain, ServicePortName spn, ServicePort svc,
+                                      List<Endpoint> endpoints, boolean large) {
+        String name = spn.toString();
+        if (svc.sessionAffinity().clientIp()) {
+            String mask = svc.clusterIps().get(0).family() == io.switchboard.core.model.IpFamily.IPV4
+                    ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
+            for (Endpoint ep : endpoints) {
+                String sep = ChainNames.endpoint(spn, ep);
+                Rule r = new Rule("-A", chain);
+                if (!large) {
+                    r.comment(name + " -> " + ep.address());
+                }
+                rules.rule(r.add("-m", "recent", "--name", sep, "--mask", mask, "--rsource", "--rcheck", "--seconds",
+                        Integer.toString(svc.sessionAffinity().timeoutSeconds()), "--reap", "-j", sep).t);
+            }
+        }
+        int n = endpoints.size();
+        for (int i = 0; i < n; i++) {
+            Endpoint ep = endpoints.get(i);
+            Rule r = new Rule("-A", chain);
+            if (!large) {
+                r.comment(name + " -> " + ep.address());
+            }
+            if (i < n - 1) {
+                r.add("-m", "statistic", "--mode", "random", "--probability", probability(n - i));
+            }
+            rules.rule(r.add("-j", ChainNames.endpoint(spn, ep)).t);
+        }
+    }
+
+    /** 1/n with 10 decimals, as kube-proxy prints it. */
+    static String probability(int n) {
+        return String.format(Locale.ROOT, "%.10f", 1.0 / n);
+    }
+}

@@ -1,0 +1,268 @@
+package io.switchboard.backend.iptables;
+
+import io.switchboard.core.model.Cidr;
+import io.switchboard.core.model.IpAddress;
+import io.switchboard.core.model.IpFamily;
+import io.switchboard.core.model.Protocol;
+import io.switchboard.core.model.SessionAffinity;
+import io.switchboard.core.model.TrafficPolicy;
+import io.switchboard.core.sync.ProxySnapshot;
+import io.switchboard.netfilter.trace.PacketTracer;
+import io.switchboard.netfilter.trace.PacketTracer.Packet;
+import io.switchboard.netfilter.trace.RuleSet;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Golden scenarios: objects in, restore text and traced flows out, compared with
+ * {@code src/test/resources/golden/NAME.golden}. Regenerate with {@code -Dgolden.update=true}
+ * and review the diff.
+ */
+class GoldenScenarioTest {
+    private static final Path GOLDEN = Path.of(System.getProperty("switchboard.repo", "../.."))
+            .resolve("backends/iptables/src/test/resources/golden");
+    private static final String POD = "10.0.1.5";
+    private static final String OUTSIDE = "203.0.113.9";
+    private static final String NODE = Scenario.NODE_IP;
+
+    static Packet pod(String dst, String proto, int port) {
+        return Packet.arriving(POD, dst, proto, port, "cni0");
+    }
+
+    static Packet outside(String dst, String proto, int port) {
+        return Packet.arriving(OUTSIDE, dst, proto, port, "eth0");
+    }
+
+    static Packet node(String dst, String proto, int port) {
+        return Packet.fromNode(NODE, dst, proto, port);
+    }
+
+    static Stream<Scenario> scenarios() {
+        return Stream.of(
+                new Scenario("cluster-ip")
+                        .svc("ns1/svc1", "p80", Protocol.TCP, 80, "172.30.0.41", b -> { })
+                        .slice("ns1/svc1", "p80", Protocol.TCP, 80, "10.180.0.1")
+                        .svc("ns2/svc2", "p80", Protocol.TCP, 80, "172.30.0.42", b -> { })
+                        .slice("ns2/svc2", "p80", Protocol.TCP, 8080, "10.180.0.2", "10.180.0.3", "10.180.0.4")
+                        .svc("kube-system/kube-dns", "dns", Protocol.UDP, 53, "172.30.0.10", b -> { })
+                        .slice("kube-system/kube-dns", "dns", Protocol.UDP, 53, "10.180.0.53")
+                        .svc("ns3/empty", "p80", Protocol.TCP, 80, "172.30.0.43", b -> { })
+                        .flow(pod("172.30.0.41", "tcp", 80))
+                        .flow(pod("172.30.0.42", "tcp", 80))
+                        .flow(pod("172.30.0.10", "udp", 53))
+                        .flow(pod("172.30.0.43", "tcp", 80))
+                        .flow(outside("172.30.0.41", "tcp", 80))
+                        .flow(node("172.30.0.41", "tcp", 80))
+                        .flow(pod("172.30.0.41", "tcp", 81))
+                        .flow(pod("10.180.0.1", "tcp", 80)),
+                new Scenario("hairpin")
+                        .svc("ns1/svc1", "p80", Protocol.TCP, 80, "172.30.0.41", b -> { })
+                        .slice("ns1/svc1", "p80", Protocol.TCP, 80, "10.0.1.5")
+                        .flow(pod("172.30.0.41", "tcp", 80)),
+                new Scenario("nodeport")
+                        .svc("ns1/np", "p80", Protocol.TCP, 80, "172.30.0.50", b -> b.nodePort(30080))
+                        .slice("ns1/np", "p80", Protocol.TCP, 8080, "10.180.0.1", "10.0.1.9@local")
+                        .svc("ns1/np-local", "p80", Protocol.TCP, 80, "172.30.0.51",
+                                b -> b.nodePort(30081).externalPolicy(TrafficPolicy.LOCAL).healthCheckNodePort(32000))
+                        .slice("ns1/np-local", "p80", Protocol.TCP, 8080, "10.180.0.2", "10.0.1.10@local")
+                        .svc("ns1/np-nolocal", "p80", Protocol.TCP, 80, "172.30.0.52",
+                                b -> b.nodePort(30082).externalPolicy(TrafficPolicy.LOCAL).healthCheckNodePort(32001))
+                        .slice("ns1/np-nolocal", "p80", Protocol.TCP, 8080, "10.180.0.3")
+                        .svc("ns1/np-empty", "p80", Protocol.TCP, 80, "172.30.0.53", b -> b.nodePort(30083))
+                        .flow(outside(NODE, "tcp", 30080))
+                        .flow(outside(NODE, "tcp", 30081))
+                        .flow(pod(NODE, "tcp", 30081))
+                        .flow(node(NODE, "tcp", 30081))
+                        .flow(outside(NODE, "tcp", 30082))
+                        .flow(pod("172.30.0.52", "tcp", 80))
+                        .flow(outside(NODE, "tcp", 30083))
+                        .flow(node("127.0.0.1", "tcp", 30080))
+                        .flow(outside(NODE, "tcp", 32000)),
+                nodePortAddresses(),
+                new Scenario("external-and-loadbalancer")
+                        .svc("ns1/ext", "p80", Protocol.TCP, 80, "172.30.0.60",
+                                b -> b.externalIps(List.of(IpAddress.parse("192.0.2.10"))))
+                        .slice("ns1/ext", "p80", Protocol.TCP, 80, "10.180.0.1")
+                        .svc("ns1/lb", "p443", Protocol.TCP, 443, "172.30.0.61",
+                                b -> b.nodePort(30443).loadBalancerIps(List.of(IpAddress.parse("198.51.100.7"))))
+                        .slice("ns1/lb", "p443", Protocol.TCP, 8443, "10.180.0.2")
+                        .svc("ns1/lb-fw", "p443", Protocol.TCP, 443, "172.30.0.62",
+                                b -> b.nodePort(30444).loadBalancerIps(List.of(IpAddress.parse("198.51.100.8")))
+                                        .loadBalancerSourceRanges(List.of(Cidr.parse("203.0.113.0/25"), Cidr.parse("192.168.0.0/24"))))
+                        .slice("ns1/lb-fw", "p443", Protocol.TCP, 8443, "10.180.0.3")
+                        .svc("ns1/lb-empty", "p80", Protocol.TCP, 80, "172.30.0.63",
+                                b -> b.loadBalancerIps(List.of(IpAddress.parse("198.51.100.9")))
+                                        .externalIps(List.of(IpAddress.parse("192.0.2.11"))))
+                        .flow(outside("192.0.2.10", "tcp", 80))
+                        .flow(outside("198.51.100.7", "tcp", 443))
+                        .flow(outside("198.51.100.8", "tcp", 443))
+                        .flow(Packet.arriving("198.18.0.1", "198.51.100.8", "tcp", 443, "eth0"))
+                        .flow(outside("198.51.100.9", "tcp", 80))
+                        .flow(outside("192.0.2.11", "tcp", 80)),
+                new Scenario("session-affinity")
+                        .svc("ns1/sticky", "p80", Protocol.TCP, 80, "172.30.0.70",
+                                b -> b.sessionAffinity(SessionAffinity.clientIp(600)))
+                        .slice("ns1/sticky", "p80", Protocol.TCP, 80, "10.180.0.1", "10.180.0.2")
+                        .flow(pod("172.30.0.70", "tcp", 80)),
+                new Scenario("internal-traffic-policy-local")
+                        .svc("ns1/itp", "p80", Protocol.TCP, 80, "172.30.0.80", b -> b.internalPolicy(TrafficPolicy.LOCAL))
+                        .slice("ns1/itp", "p80", Protocol.TCP, 80, "10.180.0.1", "10.0.1.7@local")
+                        .svc("ns1/itp-none", "p80", Protocol.TCP, 80, "172.30.0.81", b -> b.internalPolicy(TrafficPolicy.LOCAL))
+                        .slice("ns1/itp-none", "p80", Protocol.TCP, 80, "10.180.0.2")
+                        .flow(pod("172.30.0.80", "tcp", 80))
+                        .flow(pod("172.30.0.81", "tcp", 80)),
+                new Scenario("terminating-fallback")
+                        .svc("ns1/term", "p80", Protocol.TCP, 80, "172.30.0.90", b -> { })
+                        .slice("ns1/term", "p80", Protocol.TCP, 80, "10.180.0.1!term", "10.180.0.2!term")
+                        .flow(pod("172.30.0.90", "tcp", 80)),
+                masqueradeAll(),
+                detectBridge(),
+                detectPrefix(),
+                noDetector(),
+                masqueradeBit(),
+                ipv6(),
+                largeCluster()
+        );
+    }
+
+    static Scenario nodePortAddresses() {
+        Scenario s = new Scenario("nodeport-addresses")
+                .svc("ns1/np", "p80", Protocol.TCP, 80, "172.30.0.50", b -> b.nodePort(30080))
+                .slice("ns1/np", "p80", Protocol.TCP, 8080, "10.180.0.1")
+                .flow(outside(NODE, "tcp", 30080))
+                .flow(node("127.0.0.1", "tcp", 30080));
+        s.nodePortAll = false;
+        s.nodePortIps = List.of(IpAddress.parse(NODE));
+        s.localhostNodePorts = false;
+        return s;
+    }
+
+    static Scenario masqueradeAll() {
+        Scenario s = new Scenario("masquerade-all")
+                .svc("ns1/svc1", "p80", Protocol.TCP, 80, "172.30.0.41", b -> { })
+                .slice("ns1/svc1", "p80", Protocol.TCP, 80, "10.180.0.1")
+                .flow(pod("172.30.0.41", "tcp", 80));
+        s.masqueradeAll = true;
+        return s;
+    }
+
+    static Scenario detectBridge() {
+        Scenario s = new Scenario("detect-local-bridge")
+                .svc("ns1/np-local", "p80", Protocol.TCP, 80, "172.30.0.51",
+                        b -> b.nodePort(30081).externalPolicy(TrafficPolicy.LOCAL))
+                .slice("ns1/np-local", "p80", Protocol.TCP, 8080, "10.180.0.2", "10.0.1.10@local")
+                .flow(pod(NODE, "tcp", 30081))
+                .flow(Packet.arriving(POD, NODE, "tcp", 30081, "cali1234"))
+                .flow(pod("172.30.0.51", "tcp", 80))
+                .flow(outside("172.30.0.51", "tcp", 80));
+        s.detector = new LocalDetector(List.of("-i", "cni0"), List.of("!", "-i", "cni0"));
+        return s;
+    }
+
+    static Scenario detectPrefix() {
+        Scenario s = new Scenario("detect-local-interface-prefix")
+                .svc("ns1/np-local", "p80", Protocol.TCP, 80, "172.30.0.51",
+                        b -> b.nodePort(30081).externalPolicy(TrafficPolicy.LOCAL))
+                .slice("ns1/np-local", "p80", Protocol.TCP, 8080, "10.180.0.2", "10.0.1.10@local")
+                .flow(Packet.arriving(POD, NODE, "tcp", 30081, "cali1234"))
+                .flow(pod(NODE, "tcp", 30081));
+        s.detector = new LocalDetector(List.of("-i", "cali+"), List.of("!", "-i", "cali+"));
+        return s;
+    }
+
+    static Scenario noDetector() {
+        Scenario s = new Scenario("detect-local-none")
+                .svc("ns1/svc1", "p80", Protocol.TCP, 80, "172.30.0.41", b -> { })
+                .slice("ns1/svc1", "p80", Protocol.TCP, 80, "10.180.0.1")
+                .flow(outside("172.30.0.41", "tcp", 80));
+        s.detector = LocalDetector.NONE;
+        return s;
+    }
+
+    static Scenario masqueradeBit() {
+        Scenario s = new Scenario("masquerade-bit-3")
+                .svc("ns1/np", "p80", Protocol.TCP, 80, "172.30.0.50", b -> b.nodePort(30080))
+                .slice("ns1/np", "p80", Protocol.TCP, 8080, "10.180.0.1")
+                .flow(outside(NODE, "tcp", 30080));
+        s.masqueradeBit = 3;
+        return s;
+    }
+
+    static Scenario ipv6() {
+        Scenario s = new Scenario("ipv6")
+                .svc("ns1/v6", "p80", Protocol.TCP, 80, "fd00:30::41", b -> b.nodePort(30080))
+                .slice("ns1/v6", "p80", Protocol.TCP, 8080, "fd00:180::1", "fd00:180::2")
+                .svc("ns1/v6-empty", "p53", Protocol.UDP, 53, "fd00:30::42", b -> { })
+                .flow(Packet.arriving("fd00:10:1::5", "fd00:30::41", "tcp", 80, "cni0"))
+                .flow(Packet.arriving("2001:db8::9", "fd00:30::41", "tcp", 80, "eth0"))
+                .flow(Packet.arriving("2001:db8::9", "fd00::2", "tcp", 30080, "eth0"))
+                .flow(Packet.arriving("fd00:10:1::5", "fd00:30::42", "udp", 53, "cni0"));
+        s.family = IpFamily.IPV6;
+        s.node = new io.switchboard.core.model.NodeInfo(Scenario.NODE, java.util.Map.of(),
+                List.of(IpAddress.parse("fd00::2")), List.of(Cidr.parse("fd00:10:1::/64")), true);
+        s.detector = new LocalDetector(List.of("-s", "fd00:10::/32"), List.of("!", "-s", "fd00:10::/32"));
+        return s;
+    }
+
+    static Scenario largeCluster() {
+        Scenario s = new Scenario("large-cluster")
+                .svc("ns1/big", "p80", Protocol.TCP, 80, "172.30.0.99", b -> { })
+                .slice("ns1/big", "p80", Protocol.TCP, 80, "10.180.0.1", "10.180.0.2", "10.180.0.3", "10.180.0.4")
+                .flow(pod("172.30.0.99", "tcp", 80));
+        s.largeThreshold = 3;
+        return s;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("scenarios")
+    void golden(Scenario s) throws IOException {
+        ProxySnapshot snapshot = s.fullSnapshot();
+        RestoreInput input = IptablesRenderer.render(snapshot, s.settings(Set.of(), List.of()));
+        String actual = "# scenario " + s.name + ": restore input\n" + input.text() + "# flows\n" + traceAll(s, input.text());
+        check(s.name, actual);
+        RuleSet parsed = RuleSet.parse(input.text());
+        assertThat(parsed.danglingJumps()).as("jump targets exist").isEmpty();
+    }
+
+    static String traceAll(Scenario s, String rules) {
+        Set<IpAddress> local = new HashSet<>(s.node.addresses());
+        PacketTracer tracer = new PacketTracer(RuleSet.parse(rules), local);
+        StringBuilder sb = new StringBuilder();
+        for (Packet p : s.flows) {
+            sb.append(describe(p)).append(" => ")
+                    .append(tracer.trace(p).stream().map(Object::toString).collect(Collectors.joining(" | ")))
+                    .append('\n');
+        }
+        return sb.toString();
+    }
+
+    static String describe(Packet p) {
+        return p.protocol() + " " + p.src() + " -> " + p.dst().withPort(p.dport())
+                + (p.fromNode() ? " (from node)" : " (in " + p.inInterface() + ")");
+    }
+
+    static void check(String name, String actual) throws IOException {
+        Path file = GOLDEN.resolve(name + ".golden");
+        if (Boolean.getBoolean("golden.update") || !Files.exists(file)) {
+            Files.createDirectories(GOLDEN);
+            Files.writeString(file, actual, StandardCharsets.UTF_8);
+            if (!Boolean.getBoolean("golden.update")) {
+                throw new AssertionError("golden file " + file + " was missing and has been written; review it and re-run");
+            }
+            return;
+        }
+        assertThat(actual).isEqualTo(Files.readString(file, StandardCharsets.UTF_8));
+    }
+}

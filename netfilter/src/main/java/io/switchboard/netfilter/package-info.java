@@ -1,0 +1,2 @@
+/** What several backends share: kube-proxy chain names, iptables execution and conntrack cleanup. */
+package io.switchboard.netfilter;
