@@ -114,13 +114,13 @@ public final class ProxyServer implements AutoCloseable {
         Clock clock = Clock.systemUTC();
         BackendProvider provider = provider(config.mode());
         PrometheusProxyMetrics metrics = new PrometheusProxyMetrics(families);
-        BackendContext ctx = new BackendContext(config, node, families, metrics, clock);
+        ProxyHealth health = new ProxyHealth(clock, config.syncPeriod().multipliedBy(2));
+        BackendContext ctx = new BackendContext(config, node, families, metrics, clock, health);
         Availability availability = provider.probe(ctx);
         if (!availability.available()) {
             throw new ModeUnavailableException("proxy mode \"" + config.mode() + "\" cannot run on this machine: "
                     + availability.reason());
         }
-        ProxyHealth health = new ProxyHealth(clock, config.syncPeriod().multipliedBy(2));
         HttpServer healthz = config.healthzBindAddress().isEmpty() ? null
                 : io.switchboard.app.http.HttpEndpoints.startHealthz(
                         ListenAddress.parse(config.healthzBindAddress()).toSocketAddress(), health, metrics);
@@ -147,7 +147,8 @@ public final class ProxyServer implements AutoCloseable {
         int failures = 0;
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
             BackendContext ctx = new BackendContext(config, node, families,
-                    io.switchboard.core.metrics.ProxyMetrics.NOOP, Clock.systemUTC());
+                    io.switchboard.core.metrics.ProxyMetrics.NOOP, Clock.systemUTC(),
+                    new ProxyHealth(Clock.systemUTC(), config.syncPeriod().multipliedBy(2)));
             Availability a = p.probe(ctx);
             if (!a.available()) {
                 LOG.info("cleanup: skipping mode {}: {}", p.mode(), a.reason());

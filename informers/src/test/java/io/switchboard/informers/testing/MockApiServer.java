@@ -25,7 +25,12 @@ public final class MockApiServer implements AutoCloseable {
 
     private void start(int p) {
         server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
-        server.init(InetAddress.getLoopbackAddress(), p);
+        try {
+            // a literal host name, so the server binds 127.0.0.1 and never "localhost" (which may be ::1)
+            server.init(InetAddress.getByAddress("127.0.0.1", new byte[]{127, 0, 0, 1}), p);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
         port = server.getPort();
     }
 

@@ -1,6 +1,7 @@
 package io.switchboard.core.backend;
 
 import io.switchboard.core.config.ProxyConfig;
+import io.switchboard.core.health.ProxyHealth;
 import io.switchboard.core.metrics.ProxyMetrics;
 import io.switchboard.core.model.IpFamily;
 
@@ -15,9 +16,10 @@ import java.util.Set;
  * @param families the IP families to program
  * @param metrics  where to report
  * @param clock    time source
+ * @param health   the proxy's health (service health-check servers report it)
  */
 public record BackendContext(ProxyConfig config, String nodeName, Set<IpFamily> families, ProxyMetrics metrics,
-                             Clock clock) {
+                             Clock clock, ProxyHealth health) {
     public BackendContext {
         families = Set.copyOf(families);
     }

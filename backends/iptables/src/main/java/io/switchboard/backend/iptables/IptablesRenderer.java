@@ -345,7 +345,8 @@ public final class IptablesRenderer {
 
         StringBuilder out = new StringBuilder(filterChains.sb.length() + filterRules.sb.length()
                 + natChains.sb.length() + natRules.sb.length() + 256);
-        boolean jumpsMissing = !s.missingJumps().isEmpty();
+        // full syncs (re)create the canary chains and any missing jump from the built-in chains
+        boolean jumpsMissing = snapshot.fullSync();
         if (jumpsMissing) {
             out.append("*mangle\n:").append(ChainNames.KUBE_PROXY_CANARY).append(" - [0:0]\nCOMMIT\n");
         }

@@ -1,0 +1,347 @@
+package io.switchboard.backend.iptables;
+
+import io.switchboard.core.backend.BackendContext;
+import io.switchboard.core.backend.ProxyBackend;
+import io.switchboard.core.backend.SyncException;
+import io.switchboard.core.config.ProxyConfig;
+import io.switchboard.core.model.Cidr;
+import io.switchboard.core.model.IpAddress;
+import io.switchboard.core.model.IpFamily;
+import io.switchboard.core.model.NamespacedName;
+import io.switchboard.core.model.ServicePort;
+import io.switchboard.core.model.ServicePortName;
+import io.switchboard.core.sync.ProxySnapshot;
+import io.switchboard.core.topology.EndpointSelection;
+import io.switchboard.netfilter.ChainNames;
+import io.switchboard.netfilter.Iptables;
+import io.switchboard.netfilter.conntrack.Conntrack;
+import io.switchboard.netfilter.conntrack.ConntrackPlanner;
+import io.switchboard.netfilter.conntrack.Flow;
+import io.switchboard.netfilter.health.ServiceHealthServers;
+import io.switchboard.netfilter.trace.RuleSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The iptables data path: renders each family's rules with {@link IptablesRenderer} and applies
+ * them with one {@code iptables-restore --noflush --counters} per family and sync. Stateless apart
+ * from the chains it wrote last (to delete stale ones on partial syncs); a full sync reads the
+ * kernel's state back with {@code iptables-save}. A failed restore changes nothing in the kernel;
+ * the error names the failing input line with context, and the next sync is full.
+ */
+public final class IptablesBackend implements ProxyBackend {
+    private static final Logger LOG = LoggerFactory.getLogger(IptablesBackend.class);
+
+    private final BackendContext ctx;
+    private final Iptables iptables;
+    private final Conntrack conntrack;
+    private final ServiceHealthServers healthServers;
+    private final Map<IpFamily, Set<String>> lastActive = new EnumMap<>(IpFamily.class);
+    private final Map<IpFamily, Boolean> needFull = new EnumMap<>(IpFamily.class);
+
+    public IptablesBackend(BackendContext ctx, Iptables iptables, Conntrack conntrack) {
+        this.ctx = ctx;
+        this.iptables = iptables;
+        this.conntrack = conntrack;
+        boolean v6Only = ctx.families().equals(Set.of(IpFamily.IPV6));
+        this.healthServers = new ServiceHealthServers(v6Only ? "::" : "0.0.0.0", () -> ctx.health().status().healthy());
+        if (ctx.config().iptables().localhostNodePorts() && ctx.families().contains(IpFamily.IPV4)
+                && ctx.config().nodePortAddresses().isEmpty()) {
+            enableRouteLocalnet();
+        }
+    }
+
+    private static void enableRouteLocalnet() {
+        Path p = Path.of("/proc/sys/net/ipv4/conf/all/route_localnet");
+        try {
+            if (!"1".equals(Files.readString(p).strip())) {
+                Files.writeString(p, "1");
+                LOG.info("set net.ipv4.conf.all.route_localnet=1 for localhost NodePorts");
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot set route_localnet ({}); localhost NodePorts will not work", e.getMessage());
+        }
+    }
+
+    @Override
+    public void sync(ProxySnapshot snapshot) throws SyncException {
+        List<String> failures = new ArrayList<>();
+        for (IpFamily family : new TreeSet<>(ctx.families())) {
+            try {
+                syncFamily(snapshot, family);
+            } catch (SyncException e) {
+                failures.add(e.getMessage());
+            }
+        }
+        syncHealthServers(snapshot);
+        if (!failures.isEmpty()) {
+            throw new SyncException(String.join("; ", failures));
+        }
+    }
+
+    private void syncFamily(ProxySnapshot snapshot, IpFamily family) throws SyncException {
+        boolean full = snapshot.fullSync() || needFull.getOrDefault(family, true) || !lastActive.containsKey(family);
+        try {
+            if (!full && !iptables.chainExists(family, "mangle", ChainNames.KUBE_PROXY_CANARY)) {
+                LOG.warn("{}: canary chain {} is gone (something flushed the tables); rewriting everything",
+                        family.kubernetesName(), ChainNames.KUBE_PROXY_CANARY);
+                full = true;
+            }
+        } catch (IOException e) {
+            full = true;
+        }
+        Set<String> existing;
+        List<JumpRule> missing;
+        if (full) {
+            RuleSet kernel;
+            try {
+                kernel = RuleSet.parse(iptables.save(family, null));
+            } catch (IOException | IllegalArgumentException e) {
+                needFull.put(family, true);
+                throw new SyncException(family.kubernetesName() + ": cannot read rules back: " + e.getMessage(), e);
+            }
+            existing = new HashSet<>(kernel.table("nat").keySet());
+            missing = missingJumps(kernel, family);
+        } else {
+            existing = lastActive.get(family);
+            missing = List.of();
+        }
+        ProxySnapshot effective = full && !snapshot.fullSync() ? asFull(snapshot) : snapshot;
+        RenderSettings settings = settings(effective, family, existing, missing);
+        RestoreInput input = IptablesRenderer.render(effective, settings);
+        try {
+            iptables.restore(family, input.text());
+        } catch (Iptables.RestoreException e) {
+            ctx.metrics().restoreFailure(family, !full);
+            needFull.put(family, true);
+            String context = context(input.text(), e.line());
+            LOG.error("{}: {} (the previous rules stay in place){}", family.kubernetesName(), e.getMessage(), context);
+            throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            ctx.metrics().restoreFailure(family, !full);
+            needFull.put(family, true);
+            throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
+        }
+        lastActive.put(family, input.activeNatChains());
+        needFull.put(family, false);
+        ctx.metrics().iptablesRules(family, "filter", input.filterRules(), input.filterRulesWritten());
+        ctx.metrics().iptablesRules(family, "nat", input.natRules(), input.natRulesWritten());
+        ctx.metrics().noLocalEndpoints(family, "internal", input.noLocalInternal());
+        ctx.metrics().noLocalEndpoints(family, "external", input.noLocalExternal());
+        LOG.debug("{}: {} sync wrote {} bytes ({} nat, {} filter rules)", family.kubernetesName(),
+                full ? "full" : "partial", input.text().length(), input.natRulesWritten(), input.filterRulesWritten());
+        cleanConntrack(snapshot, family);
+    }
+
+    private static ProxySnapshot asFull(ProxySnapshot s) {
+        return new ProxySnapshot(s.services(), s.endpoints(), s.selections(), s.node(), s.changedServices(), true, s.conntrack());
+    }
+
+    /** The failing line with two lines around it, for the log. */
+    static String context(String input, int line) {
+        if (line <= 0) {
+            return "";
+        }
+        String[] lines = input.split("\n", -1);
+        StringBuilder sb = new StringBuilder("\n");
+        for (int i = Math.max(1, line - 2); i <= Math.min(lines.length, line + 2); i++) {
+            sb.append(i == line ? ">> " : "   ").append(i).append(": ").append(lines[i - 1]).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private List<JumpRule> missingJumps(RuleSet kernel, IpFamily family) {
+        List<JumpRule> wanted = new ArrayList<>(JumpRule.ALL);
+        if (localnet(family)) {
+            wanted.addAll(JumpRule.LOCALNET);
+        }
+        List<JumpRule> missing = new ArrayList<>();
+        for (JumpRule j : wanted) {
+            boolean present = kernel.chain(j.table(), j.from()).stream().anyMatch(r -> j.target().equals(r.target()));
+            if (!present) {
+                missing.add(j);
+            }
+        }
+        return missing;
+    }
+
+    private boolean localnet(IpFamily family) {
+        return family == IpFamily.IPV4 && ctx.config().iptables().localhostNodePorts()
+                && ctx.config().nodePortAddresses().isEmpty();
+    }
+
+    RenderSettings settings(ProxySnapshot snapshot, IpFamily family, Set<String> existing, List<JumpRule> missing) {
+        ProxyConfig cfg = ctx.config();
+        List<IpAddress> nodeIps = new ArrayList<>();
+        for (IpAddress ip : snapshot.node().addresses()) {
+            if (ip.family() == family) {
+                nodeIps.add(ip);
+            }
+        }
+        boolean all = cfg.nodePortAddresses().isEmpty();
+        List<IpAddress> nodePortIps = new ArrayList<>();
+        if (!all) {
+            if (cfg.nodePortAddresses().contains("primary")) {
+                if (!nodeIps.isEmpty()) {
+                    nodePortIps.add(nodeIps.get(0));
+                }
+            } else {
+                List<Cidr> cidrs = new ArrayList<>();
+                for (String c : cfg.nodePortAddresses()) {
+                    Cidr cidr = Cidr.parse(c);
+                    if (cidr.family() == family) {
+                        cidrs.add(cidr);
+                    }
+                }
+                for (IpAddress ip : localAddresses(family)) {
+                    if (cidrs.stream().anyMatch(c -> c.contains(ip))) {
+                        nodePortIps.add(ip);
+                    }
+                }
+                Collections.sort(nodePortIps);
+            }
+        }
+        return new RenderSettings(family, cfg.iptables().masqueradeBit(), cfg.iptables().masqueradeAll(),
+                LocalDetector.of(cfg, family, snapshot.node()), all, nodePortIps, localnet(family) || !all && cfg.iptables().localhostNodePorts(),
+                nodeIps, RenderSettings.LARGE_CLUSTER_THRESHOLD, existing, missing);
+    }
+
+    private static List<IpAddress> localAddresses(IpFamily family) {
+        List<IpAddress> out = new ArrayList<>();
+        try {
+            for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                for (InetAddress a : Collections.list(nic.getInetAddresses())) {
+                    byte[] b = a.getAddress();
+                    if ((b.length == 4) == (family == IpFamily.IPV4) && !a.isLinkLocalAddress()) {
+                        out.add(IpAddress.of(b));
+                    }
+                }
+            }
+        } catch (SocketException e) {
+            LOG.warn("cannot list local addresses: {}", e.getMessage());
+        }
+        return out;
+    }
+
+    private void cleanConntrack(ProxySnapshot snapshot, IpFamily family) {
+        if (snapshot.conntrack().isEmpty() || conntrack == null) {
+            return;
+        }
+        try {
+            List<Flow> stale = ConntrackPlanner.plan(snapshot, family, conntrack.dump(family));
+            int deleted = 0;
+            for (Flow f : stale) {
+                if (conntrack.delete(family, f)) {
+                    deleted++;
+                    LOG.debug("deleted stale conntrack entry {}", f);
+                }
+            }
+            if (deleted > 0) {
+                ctx.metrics().conntrackDeleted(family, deleted);
+                LOG.info("{}: deleted {} stale UDP conntrack entries", family.kubernetesName(), deleted);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("{}: conntrack cleanup failed: {}", family.kubernetesName(), e.getMessage());
+        }
+    }
+
+    private void syncHealthServers(ProxySnapshot snapshot) {
+        Map<Integer, Map.Entry<NamespacedName, Integer>> wanted = new HashMap<>();
+        for (Map.Entry<ServicePortName, ServicePort> e : snapshot.services().entrySet()) {
+            ServicePort svc = e.getValue();
+            if (svc.healthCheckNodePort() == 0) {
+                continue;
+            }
+            int local = 0;
+            for (IpFamily f : ctx.families()) {
+                EndpointSelection sel = snapshot.selections(f).get(e.getKey());
+                if (sel != null) {
+                    local += sel.localEndpoints().size();
+                }
+            }
+            int count = local;
+            wanted.merge(svc.healthCheckNodePort(), Map.entry(e.getKey().service(), count),
+                    (a, b) -> Map.entry(a.getKey(), Math.max(a.getValue(), b.getValue())));
+        }
+        healthServers.sync(wanted);
+    }
+
+    @Override
+    public void cleanup() throws SyncException {
+        for (IpFamily family : new TreeSet<>(ctx.families().isEmpty() ? Set.of(IpFamily.IPV4) : ctx.families())) {
+            RuleSet kernel;
+            try {
+                kernel = RuleSet.parse(iptables.save(family, null));
+            } catch (IOException e) {
+                throw new SyncException("cannot read " + family.kubernetesName() + " rules: " + e.getMessage(), e);
+            }
+            StringBuilder in = new StringBuilder();
+            for (String table : List.of("mangle", "filter", "nat")) {
+                Map<String, List<RuleSet.Rule>> chains = kernel.table(table);
+                if (chains.isEmpty()) {
+                    continue;
+                }
+                StringBuilder deletes = new StringBuilder();
+                StringBuilder flushes = new StringBuilder();
+                for (Map.Entry<String, List<RuleSet.Rule>> c : chains.entrySet()) {
+                    if (c.getKey().startsWith("KUBE-")) {
+                        flushes.append(':').append(c.getKey()).append(" - [0:0]\n");
+                        deletes.append("-X ").append(c.getKey()).append('\n');
+                    } else {
+                        for (RuleSet.Rule r : c.getValue()) {
+                            String t = r.target();
+                            if (t != null && t.startsWith("KUBE-")) {
+                                deletes.insert(0, "-D " + c.getKey() + " " + join(r.args()) + "\n");
+                            }
+                        }
+                    }
+                }
+                if (flushes.length() + deletes.length() > 0) {
+                    in.append('*').append(table).append('\n').append(flushes).append(deletes).append("COMMIT\n");
+                }
+            }
+            if (in.length() == 0) {
+                continue;
+            }
+            try {
+                iptables.restore(family, in.toString());
+            } catch (Iptables.RestoreException | IOException e) {
+                throw new SyncException("cleanup of " + family.kubernetesName() + " rules failed: " + e.getMessage(), e);
+            }
+        }
+        lastActive.clear();
+    }
+
+    private static String join(List<String> args) {
+        StringBuilder sb = new StringBuilder();
+        for (String a : args) {
+            if (sb.length() > 0) {
+                sb.append(' ');
+            }
+            sb.append(a.indexOf(' ') >= 0 || a.isEmpty() ? "\"" + a + "\"" : a);
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public void shutdown(Duration grace) {
+        healthServers.close();
+    }
+}

@@ -1,0 +1,56 @@
+package io.switchboard.e2e;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The real switchboard process, started inside a namespace with {@code ip netns exec}. */
+final class SwitchboardProcess implements AutoCloseable {
+    static final Path REPO = Path.of(System.getProperty("switchboard.repo", ".."));
+    static final Path JAR = REPO.resolve("app/target/switchboard.jar");
+
+    private final Process process;
+    final Path log;
+
+    SwitchboardProcess(String ns, Path log, String... args) throws IOException {
+        if (!Files.exists(JAR)) {
+            throw new IllegalStateException(JAR + " is missing; build it with ./mvnw -DskipTests install");
+        }
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "java", "-Xmx256m", "-jar", JAR.toString()));
+        cmd.addAll(List.of(args));
+        Files.createDirectories(log.getParent());
+        this.log = log;
+        this.process = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
+    boolean alive() {
+        return process.isAlive();
+    }
+
+    String logText() {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    /** SIGTERM, then wait. */
+    @Override
+    public void close() {
+        process.toHandle().descendants().forEach(ProcessHandle::destroy);
+        process.destroy();
+        try {
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

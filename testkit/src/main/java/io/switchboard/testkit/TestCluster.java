@@ -1,0 +1,187 @@
+package io.switchboard.testkit;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * A small cluster made of network namespaces, all on this machine:
+ * <pre>
+ *   ext (192.168.100.9) ──eth0── node (192.168.100.2, 172.18.0.1) ──eth1── node2 (172.18.0.2)
+ *                                 ├─ cni0 bridge 10.244.1.1/24 ── pods 10.244.1.x   (Flannel style)
+ *                                 ├─ caliN veth, /32 routes   ── pods 10.244.2.x   (Calico style)
+ *                                 └─ svc0 veth pair (route for the service range, stays inside)
+ *                                                          node2: cni0 10.244.3.1/24 ── pods 10.244.3.x
+ * </pre>
+ * No namespace has a default route; private ranges not routed explicitly are unreachable, so no
+ * test packet can leave the machine.
+ */
+public final class TestCluster implements AutoCloseable {
+    public static final String NODE_IP = "192.168.100.2";
+    public static final String EXT_IP = "192.168.100.9";
+    public static final String NODE2_LINK_IP = "172.18.0.2";
+    public static final String SERVICE_CIDR = "10.96.0.0/16";
+    public static final String CLUSTER_CIDR = "10.244.0.0/16";
+
+    private final String prefix;
+    private final List<String> namespaces = new ArrayList<>();
+    private final Map<String, String> pods = new LinkedHashMap<>();
+    private int bridgePods;
+    private int caliPods;
+    private int node2Pods;
+
+    public TestCluster() {
+        this.prefix = "sb" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0xffff)) + "-";
+        build();
+    }
+
+    public String node() {
+        return prefix + "node";
+    }
+
+    public String node2() {
+        return prefix + "node2";
+    }
+
+    public String ext() {
+        return prefix + "ext";
+    }
+
+    /** Pod namespace by pod name. */
+    public String podNs(String pod) {
+        return prefix + pod;
+    }
+
+    /** Pod IP by pod name. */
+    public String podIp(String pod) {
+        return pods.get(pod);
+    }
+
+    private void ns(String name) {
+        Netns.add(name);
+        namespaces.add(name);
+    }
+
+    private void build() {
+        String node = node();
+        String node2 = node2();
+        String ext = ext();
+        ns(node);
+        ns(node2);
+        ns(ext);
+        for (String n : List.of(node, node2)) {
+            Netns.exec(n, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+        }
+        Netns.exec(node, "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1");
+        Netns.exec(node2, "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1");
+        // node <-> ext
+        Netns.exec(node, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", ext);
+        Netns.exec(node, "ip", "addr", "add", NODE_IP + "/24", "dev", "eth0");
+        Netns.exec(node, "ip", "link", "set", "eth0", "up");
+        Netns.exec(ext, "ip", "addr", "add", EXT_IP + "/24", "dev", "eth0");
+        Netns.exec(ext, "ip", "link", "set", "eth0", "up");
+        // node <-> node2
+        Netns.exec(node, "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth0", "netns", node2);
+        Netns.exec(node, "ip", "addr", "add", "172.18.0.1/24", "dev", "eth1");
+        Netns.exec(node, "ip", "link", "set", "eth1", "up");
+        Netns.exec(node2, "ip", "addr", "add", NODE2_LINK_IP + "/24", "dev", "eth0");
+        Netns.exec(node2, "ip", "link", "set", "eth0", "up");
+        Netns.exec(node, "ip", "route", "add", "10.244.3.0/24", "via", NODE2_LINK_IP);
+        Netns.exec(node2, "ip", "route", "add", "10.244.0.0/16", "via", "172.18.0.1");
+        Netns.exec(node2, "ip", "route", "add", SERVICE_CIDR, "via", "172.18.0.1");
+        // bridges
+        for (String[] b : List.of(new String[]{node, "10.244.1.1/24"}, new String[]{node2, "10.244.3.1/24"})) {
+            Netns.exec(b[0], "ip", "link", "add", "cni0", "type", "bridge");
+            Netns.exec(b[0], "ip", "addr", "add", b[1], "dev", "cni0");
+            Netns.exec(b[0], "ip", "link", "set", "cni0", "up");
+        }
+        // node-originated traffic to service VIPs needs a route; this one stays inside the node
+        Netns.exec(node, "ip", "link", "add", "svc0", "type", "veth", "peer", "name", "svc1");
+        Netns.exec(node, "ip", "link", "set", "svc0", "up");
+        Netns.exec(node, "ip", "link", "set", "svc1", "up");
+        Netns.exec(node, "ip", "route", "add", SERVICE_CIDR, "dev", "svc0");
+        // the external client reaches services (external IPs / LB IPs) through the node
+        Netns.exec(ext, "ip", "route", "add", SERVICE_CIDR, "via", NODE_IP);
+        Netns.exec(ext, "ip", "route", "add", "198.51.100.0/24", "via", NODE_IP);
+        for (String n : List.of(node, node2, ext)) {
+            unreachable(n);
+        }
+    }
+
+    private static void unreachable(String ns) {
+        for (String r : List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")) {
+            Netns.exec(ns, "ip", "route", "add", "unreachable", r);
+        }
+    }
+
+    /** A pod on the node's cni0 bridge (Flannel style). Returns its IP. */
+    public String bridgePod(String name) {
+        String ip = "10.244.1." + (10 + bridgePods++);
+        addBridgePod(node(), name, ip, "10.244.1.1");
+        return ip;
+    }
+
+    /** A pod on node2 (a remote node). */
+    public String node2Pod(String name) {
+        String ip = "10.244.3." + (10 + node2Pods++);
+        addBridgePod(node2(), name, ip, "10.244.3.1");
+        return ip;
+    }
+
+    private void addBridgePod(String host, String name, String ip, String gw) {
+        String ns = podNs(name);
+        ns(ns);
+        String hostIf = "veth" + name.hashCode() % 10000;
+        hostIf = ("v" + Integer.toHexString(name.hashCode())).substring(0, Math.min(12, 1 + Integer.toHexString(name.hashCode()).length()));
+        Netns.exec(host, "ip", "link", "add", hostIf, "type", "veth", "peer", "name", "eth0", "netns", ns);
+        Netns.exec(host, "ip", "link", "set", hostIf, "master", "cni0");
+        Netns.exec(host, "ip", "link", "set", hostIf, "up");
+        Netns.exec(host, "bridge", "link", "set", "dev", hostIf, "hairpin", "on");
+        Netns.exec(ns, "ip", "addr", "add", ip + "/24", "dev", "eth0");
+        Netns.exec(ns, "ip", "link", "set", "eth0", "up");
+        for (String r : List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")) {
+            Netns.exec(ns, "ip", "route", "add", r, "via", gw);
+        }
+        pods.put(name, ip);
+    }
+
+    /** A pod on a routed cali* interface (Calico style, /32 route, proxy ARP gateway). */
+    public String caliPod(String name) {
+        String ip = "10.244.2." + (10 + caliPods);
+        String hostIf = "cali" + String.format("%08x", name.hashCode()).substring(0, 7);
+        caliPods++;
+        String ns = podNs(name);
+        ns(ns);
+        String node = node();
+        Netns.exec(node, "ip", "link", "add", hostIf, "type", "veth", "peer", "name", "eth0", "netns", ns);
+        Netns.exec(node, "sysctl", "-q", "-w", "net.ipv4.conf." + hostIf + ".proxy_arp=1");
+        Netns.exec(node, "ip", "link", "set", hostIf, "up");
+        Netns.exec(node, "ip", "route", "add", ip + "/32", "dev", hostIf);
+        Netns.exec(ns, "ip", "addr", "add", ip + "/32", "dev", "eth0");
+        Netns.exec(ns, "ip", "link", "set", "eth0", "up");
+        Netns.exec(ns, "ip", "route", "add", "169.254.1.1", "dev", "eth0", "scope", "link");
+        // Calico's gateway 169.254.1.1 is answered by proxy ARP on the host side; without a default
+        // route on the node, pin the neighbour entry instead
+        String mac = Netns.exec(node, "cat", "/sys/class/net/" + hostIf + "/address").strip();
+        Netns.exec(ns, "ip", "neigh", "replace", "169.254.1.1", "lladdr", mac, "dev", "eth0", "nud", "permanent");
+        for (String r : List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")) {
+            Netns.exec(ns, "ip", "route", "add", r, "via", "169.254.1.1", "dev", "eth0", "onlink");
+        }
+        pods.put(name, ip);
+        return ip;
+    }
+
+    /** All namespaces made, for diagnostics. */
+    public List<String> namespaces() {
+        return List.copyOf(namespaces);
+    }
+
+    @Override
+    public void close() {
+        for (int i = namespaces.size() - 1; i >= 0; i--) {
+            Netns.delete(namespaces.get(i));
+        }
+    }
+}
