@@ -27,14 +27,33 @@ public final class ChainNames {
     private ChainNames() {
     }
 
-    /** First 16 characters of base32(sha256(text)). */
-    public static String hash(String text) {
-        byte[] digest;
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
         try {
-            digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 missing from the JDK", e);
         }
+    });
+    /** Names are recomputed every sync for every service; a bounded cache makes that O(1). */
+    private static final int CACHE_LIMIT = 1 << 19;
+    private static final java.util.concurrent.ConcurrentHashMap<String, String> CACHE = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** First 16 characters of base32(sha256(text)). */
+    public static String hash(String text) {
+        String cached = CACHE.get(text);
+        if (cached != null) {
+            return cached;
+        }
+        String h = compute(text);
+        if (CACHE.size() >= CACHE_LIMIT) {
+            CACHE.clear();
+        }
+        CACHE.put(text, h);
+        return h;
+    }
+
+    private static String compute(String text) {
+        byte[] digest = SHA256.get().digest(text.getBytes(StandardCharsets.UTF_8));
         // 16 base32 characters = 80 bits = the first 10 bytes
         StringBuilder sb = new StringBuilder(16);
         long bits = 0;

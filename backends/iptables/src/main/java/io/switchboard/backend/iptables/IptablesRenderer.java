@@ -29,14 +29,31 @@ public final class IptablesRenderer {
 
     /** Line buffer that counts rules; tokens are joined with spaces. */
     static final class Lines {
-        final StringBuilder sb = new StringBuilder(1 << 16);
+        final StringBuilder sb;
+        final boolean countOnly;
         int rules;
 
+        Lines() {
+            this(false);
+        }
+
+        /** @param countOnly only count rules (services this sync does not write) */
+        Lines(boolean countOnly) {
+            this.countOnly = countOnly;
+            this.sb = new StringBuilder(countOnly ? 0 : 512);
+        }
+
         void chain(String name) {
-            sb.append(':').append(name).append(" - [0:0]\n");
+            if (!countOnly) {
+                sb.append(':').append(name).append(" - [0:0]\n");
+            }
         }
 
         void rule(List<String> tokens) {
+            if (countOnly) {
+                rules++;
+                return;
+            }
             for (int i = 0; i < tokens.size(); i++) {
                 if (i > 0) {
                     sb.append(' ');
@@ -83,12 +100,10 @@ public final class IptablesRenderer {
     }
 
     public static RestoreInput render(ProxySnapshot snapshot, RenderSettings s) {
-        Lines filterChains = new Lines();
-        Lines filterRules = new Lines();
-        Lines natChains = new Lines();
-        Lines natRules = new Lines();
-        Lines skippedChains = new Lines();
-        Lines skippedRules = new Lines();
+        Top filterRules = new Top();
+        Top natRules = new Top();
+        List<RestoreInput.Block> blocks = new ArrayList<>();
+        int skippedRuleCount = 0;
         Set<String> active = new HashSet<>();
         String mark = s.mark();
         String markMask = mark + "/" + mark;
@@ -102,17 +117,17 @@ public final class IptablesRenderer {
 
         for (String c : List.of(ChainNames.KUBE_NODEPORTS, ChainNames.KUBE_SERVICES, ChainNames.KUBE_EXTERNAL_SERVICES,
                 ChainNames.KUBE_FORWARD, ChainNames.KUBE_PROXY_FIREWALL)) {
-            filterChains.chain(c);
+            filterRules.declare(c);
         }
         if (localnet) {
-            filterChains.chain(ChainNames.KUBE_FIREWALL);
+            filterRules.declare(ChainNames.KUBE_FIREWALL);
             filterRules.rule(new Rule("-A", ChainNames.KUBE_FIREWALL).comment("block incoming localnet connections")
                     .add("-d", "127.0.0.0/8", "!", "-s", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate",
                             "RELATED,ESTABLISHED,DNAT", "-j", "DROP").t);
         }
         for (String c : List.of(ChainNames.KUBE_SERVICES, ChainNames.KUBE_NODEPORTS, ChainNames.KUBE_POSTROUTING,
                 ChainNames.KUBE_MARK_MASQ)) {
-            natChains.chain(c);
+            natRules.declare(c);
         }
         filterRules.rule(new Rule("-A", ChainNames.KUBE_FORWARD).add("-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP").t);
         filterRules.rule(new Rule("-A", ChainNames.KUBE_FORWARD).comment("kubernetes forwarding rules")
@@ -185,8 +200,8 @@ public final class IptablesRenderer {
 
             // per-service chains go to the real buffers only if this service must be written
             boolean write = snapshot.mustWrite(spn.service());
-            Lines chains = write ? natChains : skippedChains;
-            Lines rules = write ? natRules : skippedRules;
+            Lines chains = new Lines(!write);
+            Lines rules = new Lines(!write);
 
             if (usesExt) {
                 chains.chain(extChain);
@@ -310,6 +325,11 @@ public final class IptablesRenderer {
                 }
                 rules.rule(dnat.add("-m", proto, "-p", proto, "-j", "DNAT", "--to-destination", ep.address()).t);
             }
+            if (write) {
+                blocks.add(new RestoreInput.Block(chains.sb.toString(), rules.sb.toString(), rules.rules));
+            } else {
+                skippedRuleCount += rules.rules;
+            }
         }
 
         // NodePorts: the last rule of KUBE-SERVICES
@@ -339,39 +359,34 @@ public final class IptablesRenderer {
                 stale.add(c);
             }
         }
-        for (String c : stale) {
-            natChains.chain(c);
+        int blockRules = 0;
+        for (RestoreInput.Block b : blocks) {
+            blockRules += b.ruleCount();
         }
-
-        StringBuilder out = new StringBuilder(filterChains.sb.length() + filterRules.sb.length()
-                + natChains.sb.length() + natRules.sb.length() + 256);
-        // full syncs (re)create the canary chains and any missing jump from the built-in chains
-        boolean jumpsMissing = snapshot.fullSync();
-        if (jumpsMissing) {
-            out.append("*mangle\n:").append(ChainNames.KUBE_PROXY_CANARY).append(" - [0:0]\nCOMMIT\n");
-        }
-        out.append("*filter\n").append(filterChains.sb).append(filterRules.sb);
-        if (jumpsMissing) {
-            filterCanaryAndJumps(out, s, "filter");
-        }
-        out.append("COMMIT\n*nat\n").append(natChains.sb).append(natRules.sb);
-        for (String c : stale) {
-            out.append("-X ").append(c).append('\n');
-        }
-        if (jumpsMissing) {
-            filterCanaryAndJumps(out, s, "nat");
-        }
-        out.append("COMMIT\n");
-        return new RestoreInput(out.toString(), active, filterRules.rules, natRules.rules + skippedRules.rules,
-                filterRules.rules, natRules.rules, noLocalInternal, noLocalExternal);
+        return new RestoreInput(snapshot.fullSync(), s.missingJumps(), filterRules.chains, natRules.chains, blocks,
+                List.copyOf(stale), s.deleteStale(), active, filterRules.count, natRules.count + blockRules + skippedRuleCount,
+                filterRules.count, natRules.count + blockRules, noLocalInternal, noLocalExternal);
     }
 
-    private static void filterCanaryAndJumps(StringBuilder out, RenderSettings s, String table) {
-        out.append(':').append(ChainNames.KUBE_PROXY_CANARY).append(" - [0:0]\n");
-        for (JumpRule j : s.missingJumps()) {
-            if (j.table().equals(table)) {
-                out.append("-I ").append(j.from()).append(" 1 ").append(String.join(" ", j.args())).append('\n');
+    /** Top-level chains: rule text per chain, in declaration order. */
+    static final class Top {
+        final Map<String, StringBuilder> chains = new java.util.LinkedHashMap<>();
+        int count;
+
+        void declare(String chain) {
+            chains.put(chain, new StringBuilder());
+        }
+
+        void rule(List<String> tokens) {
+            StringBuilder sb = chains.get(tokens.get(1));
+            for (int i = 0; i < tokens.size(); i++) {
+                if (i > 0) {
+                    sb.append(' ');
+                }
+                sb.append(tokens.get(i));
             }
+            sb.append('\n');
+            count++;
         }
     }
 
@@ -417,8 +432,16 @@ public final class IptablesRenderer {
         }
     }
 
+    private static final String[] PROBABILITIES = new String[1024];
+
+    static {
+        for (int n = 1; n < PROBABILITIES.length; n++) {
+            PROBABILITIES[n] = String.format(Locale.ROOT, "%.10f", 1.0 / n);
+        }
+    }
+
     /** 1/n with 10 decimals, as kube-proxy prints it. */
     static String probability(int n) {
-        return String.format(Locale.ROOT, "%.10f", 1.0 / n);
+        return n < PROBABILITIES.length ? PROBABILITIES[n] : String.format(Locale.ROOT, "%.10f", 1.0 / n);
     }
 }

@@ -21,11 +21,14 @@ import java.util.Set;
  * @param largeClusterThreshold above this many endpoints, per-endpoint comments are dropped
  * @param existingNatChains   per-service nat chains present before this sync (stale ones are deleted)
  * @param missingJumps        jumps from built-in chains that must be inserted in this sync
+ * @param deleteStale         delete stale chains ({@code -X}); otherwise they are only flushed, and
+ *                            the next full sync (which reads them back) deletes them. With nf_tables a
+ *                            chain deletion costs a scan of every rule, so partial syncs only flush.
  */
 public record RenderSettings(IpFamily family, int masqueradeBit, boolean masqueradeAll, LocalDetector localDetector,
                              boolean nodePortAllAddresses, List<IpAddress> nodePortIps, boolean localhostNodePorts,
                              List<IpAddress> nodeIps, int largeClusterThreshold, Set<String> existingNatChains,
-                             List<JumpRule> missingJumps) {
+                             List<JumpRule> missingJumps, boolean deleteStale) {
     public RenderSettings {
         nodePortIps = List.copyOf(nodePortIps);
         nodeIps = List.copyOf(nodeIps);

@@ -125,6 +125,6 @@ final class Scenario {
             }
         }
         return new RenderSettings(family, masqueradeBit, masqueradeAll, detector, nodePortAll, nodePortIps,
-                localhostNodePorts, nodeIps, largeThreshold, existingChains, missingJumps);
+                localhostNodePorts, nodeIps, largeThreshold, existingChains, missingJumps, true);
     }
 }
