@@ -49,6 +49,11 @@ final class Scenario {
         this.name = name;
     }
 
+    @Override
+    public String toString() {
+        return name;
+    }
+
     Scenario service(String nsName, Consumer<ServicePort.Builder>... ports) {
         NamespacedName nn = nn(nsName);
         List<ServicePort> list = new ArrayList<>();
