@@ -80,11 +80,13 @@ class IptablesEndToEndTest {
         String node = cluster.node();
         api = Netns.call(node, MockApiServer::new);
         admin = Netns.call(node, api::client);
-        admin.nodes().resource(new NodeBuilder().withNewMetadata().withName(NODE)
+        // API calls run inside the node namespace: sockets belong to the namespace of the thread
+        // that creates them, and the mock API server listens on the node's loopback
+        inNode(() -> admin.nodes().resource(new NodeBuilder().withNewMetadata().withName(NODE)
                 .withLabels(Map.of("topology.kubernetes.io/zone", "za")).endMetadata()
                 .withNewSpec().withPodCIDR("10.244.1.0/24").endSpec()
                 .withNewStatus().addNewAddress().withType("InternalIP").withAddress(TestCluster.NODE_IP).endAddress().endStatus()
-                .build()).create();
+                .build()).create());
         service("web", "10.96.0.10", 80, "TCP", 8080, 30080, null, false);
         slice("web", "TCP", 8080, Map.of(a, NODE, b, NODE, c, NODE, d, "node2"));
         service("web-local", "10.96.0.11", 80, "TCP", 8080, 30081, "Local", false);
@@ -100,7 +102,7 @@ class IptablesEndToEndTest {
     private void startProxy() throws Exception {
         proxy = new SwitchboardProcess(cluster.node(), Path.of("target/e2e-logs/switchboard-" + (++runs) + ".log"),
                 "--master", api.url(), "--hostname-override", NODE, "--cluster-cidr", TestCluster.CLUSTER_CIDR,
-                "--iptables-min-sync-period", "100ms", "--healthz-bind-address", "127.0.0.1:10256",
+                "--iptables-min-sync-period", "100ms", "--iptables-sync-period", "3s", "--healthz-bind-address", "127.0.0.1:10256",
                 "--metrics-bind-address", "127.0.0.1:10249", "--v", "2");
         await("switchboard healthy with rules", Duration.ofSeconds(60), () -> {
             if (!proxy.alive()) {
@@ -136,7 +138,7 @@ class IptablesEndToEndTest {
                 .withNewTargetPort(target).withNodePort(nodePort > 0 ? nodePort : null).endPort()
                 .withExternalTrafficPolicy(etp).withSessionAffinity(affinity ? "ClientIP" : "None").endSpec();
         Service s = sb.build();
-        admin.services().resource(s).createOr(r -> r.update());
+        inNode(() -> admin.services().resource(s).createOr(r -> r.update()));
     }
 
     private void slice(String svc, String proto, int port, Map<String, String> ipToNode) {
@@ -147,7 +149,7 @@ class IptablesEndToEndTest {
                 .withLabels(Map.of("kubernetes.io/service-name", svc)).endMetadata().withAddressType("IPv4")
                 .addNewPort().withName(proto.equals("UDP") ? "dns" : "http").withPort(port).withProtocol(proto).endPort()
                 .withEndpoints(eps).build();
-        admin.discovery().v1().endpointSlices().resource(s).createOr(r -> r.update());
+        inNode(() -> admin.discovery().v1().endpointSlices().resource(s).createOr(r -> r.update()));
     }
 
     private Set<String> names(String ns, String ip, int port, int tries) {
@@ -236,7 +238,7 @@ class IptablesEndToEndTest {
     }
 
     @Test
-    @Order(8)
+    @Order(10)
     void restartingSwitchboardKeepsAnOpenTcpConnection() throws Exception {
         Socket s = Echo.tcpConnect(cluster.podNs("client"), "10.96.0.10", 80, 3000);
         BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
@@ -253,7 +255,22 @@ class IptablesEndToEndTest {
     }
 
     @Test
-    @Order(9)
+    @Order(8)
+    void anExternalFlushIsDetectedByTheCanaryAndRepaired() {
+        String node = cluster.node();
+        Netns.exec(node, "iptables", "-w", "5", "-t", "nat", "-F", "KUBE-SERVICES");
+        Netns.exec(node, "iptables", "-w", "5", "-t", "mangle", "-F", "KUBE-PROXY-CANARY");
+        Netns.exec(node, "iptables", "-w", "5", "-t", "mangle", "-X", "KUBE-PROXY-CANARY");
+        assertThat(Echo.tcpHello(cluster.podNs("client"), "10.96.0.10", 80, 1000)).isIn("TIMEOUT", "REFUSED");
+        // repaired by the next periodic sync (syncPeriod is 3s here)
+        await("rules repaired", Duration.ofSeconds(15),
+                () -> Netns.exec(node, "iptables-save", "-t", "mangle").contains("KUBE-PROXY-CANARY")
+                        && names(cluster.podNs("client"), "10.96.0.10", 80, 10).contains("web-a"));
+        assertThat(proxy.logText()).contains("canary chain KUBE-PROXY-CANARY is gone");
+    }
+
+    @Test
+    @Order(11)
     void cleanupRemovesEverything() throws Exception {
         proxy.close();
         SwitchboardProcess cleanup = new SwitchboardProcess(cluster.node(), Path.of("target/e2e-logs/cleanup.log"),
@@ -263,6 +280,10 @@ class IptablesEndToEndTest {
         assertThat(all).doesNotContain("KUBE-");
         startProxy();
         assertThat(names(cluster.podNs("client"), "10.96.0.10", 80, 40)).contains("web-a");
+    }
+
+    private <T> T inNode(java.util.concurrent.Callable<T> call) {
+        return Netns.call(cluster.node(), call);
     }
 
     static String httpGet(String ns, String url) {

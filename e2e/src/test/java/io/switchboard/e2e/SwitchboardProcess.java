@@ -24,7 +24,7 @@ final class SwitchboardProcess implements AutoCloseable {
         Files.createDirectories(log.getParent());
         this.log = log;
         this.process = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+                .redirectOutput(ProcessBuilder.Redirect.to(log.toFile())).start();
     }
 
     boolean alive() {

@@ -56,6 +56,7 @@ public final class IptablesBackend implements ProxyBackend {
     private final Map<IpFamily, Set<String>> lastActive = new EnumMap<>(IpFamily.class);
     private final Map<IpFamily, Boolean> needFull = new EnumMap<>(IpFamily.class);
     private final Map<IpFamily, Map<String, String>> lastTop = new EnumMap<>(IpFamily.class);
+    private final Map<IpFamily, Map<ServicePortName, IptablesRenderer.ServiceMemo>> memos = new EnumMap<>(IpFamily.class);
     /** Service rules per restore when the input is split (nf_tables backend, large inputs). */
     static final int CHUNK_RULES = 2000;
 
@@ -128,7 +129,8 @@ public final class IptablesBackend implements ProxyBackend {
         }
         ProxySnapshot effective = full && !snapshot.fullSync() ? asFull(snapshot) : snapshot;
         RenderSettings settings = settings(effective, family, existing, missing);
-        RestoreInput input = IptablesRenderer.render(effective, settings);
+        RestoreInput input = IptablesRenderer.render(effective, settings,
+                full ? Map.of() : memos.getOrDefault(family, Map.of()));
         Set<String> unchanged = new HashSet<>();
         if (!full) {
             Map<String, String> previous = lastTop.getOrDefault(family, Map.of());
@@ -144,6 +146,9 @@ public final class IptablesBackend implements ProxyBackend {
         long restoreStart = System.nanoTime();
         try {
             for (String r : restores) {
+                if (r.isBlank()) {
+                    continue;
+                }
                 current = r;
                 bytes += r.length();
                 iptables.restore(family, r);
@@ -153,6 +158,7 @@ public final class IptablesBackend implements ProxyBackend {
             ctx.metrics().restoreFailure(family, !full);
             needFull.put(family, true);
             lastTop.remove(family);
+            memos.remove(family);
             String context = context(current, e.line());
             LOG.error("{}: {} (the previous rules stay in place){}", family.kubernetesName(), e.getMessage(), context);
             throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
@@ -160,10 +166,12 @@ public final class IptablesBackend implements ProxyBackend {
             ctx.metrics().restoreFailure(family, !full);
             needFull.put(family, true);
             lastTop.remove(family);
+            memos.remove(family);
             throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
         }
         lastActive.put(family, input.activeNatChains());
         lastTop.put(family, input.topContents());
+        memos.put(family, input.memo());
         lastInputBytes = bytes;
         needFull.put(family, false);
         ctx.metrics().iptablesRules(family, "filter", input.filterRules(), input.filterRulesWritten());

@@ -99,7 +99,21 @@ public final class IptablesRenderer {
         return comment.indexOf(' ') >= 0 ? "\"" + comment + "\"" : comment;
     }
 
+    /** What one service contributed to a render, reused while the service does not change. */
+    record ServiceMemo(List<String[]> filterTop, List<String[]> natTop, Set<String> chains, int ruleCount,
+                       int noLocalInternal, int noLocalExternal) {
+    }
+
     public static RestoreInput render(ProxySnapshot snapshot, RenderSettings s) {
+        return render(snapshot, s, Map.of());
+    }
+
+    /**
+     * Renders, reusing for services the snapshot does not mark as changed what the previous render
+     * recorded for them ({@link RestoreInput#memo()}); pass an empty map to compute everything.
+     */
+    public static RestoreInput render(ProxySnapshot snapshot, RenderSettings s, Map<ServicePortName, ServiceMemo> memoIn) {
+        Map<ServicePortName, ServiceMemo> memoOut = new java.util.HashMap<>();
         Top filterRules = new Top();
         Top natRules = new Top();
         List<RestoreInput.Block> blocks = new ArrayList<>();
@@ -145,6 +159,23 @@ public final class IptablesRenderer {
         LocalDetector local = s.localDetector();
         for (Map.Entry<ServicePortName, EndpointSelection> e : snapshot.selections(s.family()).entrySet()) {
             ServicePortName spn = e.getKey();
+            boolean write = snapshot.mustWrite(spn.service());
+            ServiceMemo memo = write ? null : memoIn.get(spn);
+            if (memo != null) {
+                filterRules.replay(memo.filterTop());
+                natRules.replay(memo.natTop());
+                active.addAll(memo.chains());
+                skippedRuleCount += memo.ruleCount();
+                noLocalInternal += memo.noLocalInternal();
+                noLocalExternal += memo.noLocalExternal();
+                memoOut.put(spn, memo);
+                continue;
+            }
+            filterRules.record();
+            natRules.record();
+            Set<String> serviceChains = new HashSet<>();
+            int noLocalInternalBefore = noLocalInternal;
+            int noLocalExternalBefore = noLocalExternal;
             ServicePort svc = snapshot.services().get(spn);
             EndpointSelection sel = e.getValue();
             String name = spn.toString();
@@ -199,13 +230,12 @@ public final class IptablesRenderer {
             }
 
             // per-service chains go to the real buffers only if this service must be written
-            boolean write = snapshot.mustWrite(spn.service());
             Lines chains = new Lines(!write);
             Lines rules = new Lines(!write);
 
             if (usesExt) {
                 chains.chain(extChain);
-                active.add(extChain);
+                serviceChains.add(extChain);
                 if (!svc.externalPolicyLocal()) {
                     rules.rule(new Rule("-A", extChain).comment("masquerade traffic for " + name + " external destinations")
                             .add("-j", ChainNames.KUBE_MARK_MASQ).t);
@@ -277,7 +307,7 @@ public final class IptablesRenderer {
 
             if (usesFw) {
                 chains.chain(fwChain);
-                active.add(fwChain);
+                serviceChains.add(fwChain);
                 boolean allowFromNode = false;
                 for (Cidr c : sourceRanges) {
                     rules.rule(new Rule("-A", fwChain).comment(name + " loadbalancer IP").add("-s", c.toString(), "-j", extChain).t);
@@ -295,7 +325,7 @@ public final class IptablesRenderer {
 
             if (usesCluster) {
                 chains.chain(svcChain);
-                active.add(svcChain);
+                serviceChains.add(svcChain);
                 if (internalChain.equals(svcChain)) {
                     masqueradeRule(rules, svcChain, name, proto, vip, port, s, local);
                 }
@@ -303,7 +333,7 @@ public final class IptablesRenderer {
             }
             if (usesLocal) {
                 chains.chain(svlChain);
-                active.add(svlChain);
+                serviceChains.add(svlChain);
                 if (internalChain.equals(svlChain)) {
                     masqueradeRule(rules, svlChain, name, proto, vip, port, s, local);
                 }
@@ -312,7 +342,7 @@ public final class IptablesRenderer {
             for (Endpoint ep : sel.allReachable()) {
                 String sep = ChainNames.endpoint(spn, ep);
                 chains.chain(sep);
-                active.add(sep);
+                serviceChains.add(sep);
                 Rule hairpin = new Rule("-A", sep);
                 Rule dnat = new Rule("-A", sep);
                 if (!large) {
@@ -330,6 +360,9 @@ public final class IptablesRenderer {
             } else {
                 skippedRuleCount += rules.rules;
             }
+            active.addAll(serviceChains);
+            memoOut.put(spn, new ServiceMemo(filterRules.stopRecording(), natRules.stopRecording(), Set.copyOf(serviceChains),
+                    rules.rules, noLocalInternal - noLocalInternalBefore, noLocalExternal - noLocalExternalBefore));
         }
 
         // NodePorts: the last rule of KUBE-SERVICES
@@ -365,28 +398,43 @@ public final class IptablesRenderer {
         }
         return new RestoreInput(snapshot.fullSync(), s.missingJumps(), filterRules.chains, natRules.chains, blocks,
                 List.copyOf(stale), s.deleteStale(), active, filterRules.count, natRules.count + blockRules + skippedRuleCount,
-                filterRules.count, natRules.count + blockRules, noLocalInternal, noLocalExternal);
+                filterRules.count, natRules.count + blockRules, noLocalInternal, noLocalExternal, memoOut);
     }
 
     /** Top-level chains: rule text per chain, in declaration order. */
     static final class Top {
         final Map<String, StringBuilder> chains = new java.util.LinkedHashMap<>();
         int count;
+        private List<String[]> recording;
 
         void declare(String chain) {
             chains.put(chain, new StringBuilder());
         }
 
         void rule(List<String> tokens) {
-            StringBuilder sb = chains.get(tokens.get(1));
-            for (int i = 0; i < tokens.size(); i++) {
-                if (i > 0) {
-                    sb.append(' ');
-                }
-                sb.append(tokens.get(i));
-            }
-            sb.append('\n');
+            String line = String.join(" ", tokens) + "\n";
+            chains.get(tokens.get(1)).append(line);
             count++;
+            if (recording != null) {
+                recording.add(new String[]{tokens.get(1), line});
+            }
+        }
+
+        void record() {
+            recording = new ArrayList<>(4);
+        }
+
+        List<String[]> stopRecording() {
+            List<String[]> out = recording;
+            recording = null;
+            return List.copyOf(out);
+        }
+
+        void replay(List<String[]> lines) {
+            for (String[] l : lines) {
+                chains.get(l[0]).append(l[1]);
+                count++;
+            }
         }
     }
 

@@ -28,11 +28,13 @@ import java.util.Set;
  * @param natRulesWritten nat rules in the full input
  * @param noLocalInternal service ports with internal policy Local and no local endpoint
  * @param noLocalExternal service ports with external policy Local and no local endpoint
+ * @param memo            per service, what it contributed (reused by the next partial render)
  */
 public record RestoreInput(boolean fullSync, List<JumpRule> missingJumps, Map<String, StringBuilder> filterTop,
                            Map<String, StringBuilder> natTop, List<Block> blocks, List<String> staleChains,
                            boolean deleteStale, Set<String> activeNatChains, int filterRules, int natRules, int filterRulesWritten,
-                           int natRulesWritten, int noLocalInternal, int noLocalExternal) {
+                           int natRulesWritten, int noLocalInternal, int noLocalExternal,
+                           Map<io.switchboard.core.model.ServicePortName, IptablesRenderer.ServiceMemo> memo) {
 
     /** The chains and rules of one service port. */
     public record Block(String chains, String rules, int ruleCount) {
