@@ -136,7 +136,8 @@ class IptablesEndToEndTest {
                 .withNewSpec().withType(nodePort > 0 ? "NodePort" : "ClusterIP").withClusterIP(ip).withClusterIPs(ip)
                 .addNewPort().withName(proto.equals("UDP") ? "dns" : "http").withPort(port).withProtocol(proto)
                 .withNewTargetPort(target).withNodePort(nodePort > 0 ? nodePort : null).endPort()
-                .withExternalTrafficPolicy(etp).withSessionAffinity(affinity ? "ClientIP" : "None").endSpec();
+                .withExternalTrafficPolicy(etp).withSessionAffinity(affinity ? "ClientIP" : "None")
+                .withHealthCheckNodePort("Local".equals(etp) ? 32000 + port % 100 : null).endSpec();
         Service s = sb.build();
         inNode(() -> admin.services().resource(s).createOr(r -> r.update()));
     }
@@ -181,6 +182,21 @@ class IptablesEndToEndTest {
         assertThat(names(cluster.ext(), TestCluster.NODE_IP, 30081, 40)).containsExactly("web-a");
         // from inside the cluster the cluster IP still reaches every endpoint
         assertThat(names(cluster.podNs("client"), "10.96.0.11", 80, 60)).containsExactlyInAnyOrder("web-a", "web-d");
+    }
+
+    @Test
+    @Order(3)
+    void healthCheckNodePortReportsLocalEndpoints() {
+        String r = httpGet(cluster.node(), "http://" + TestCluster.NODE_IP + ":32080/healthz");
+        assertThat(r).startsWith("200\n").contains("\"localEndpoints\":1", "\"name\":\"web-local\"",
+                "\"serviceProxyHealthy\":true");
+        slice("web-local", "TCP", 8080, Map.of(d, "node2"));
+        await("503 without local endpoints", Duration.ofSeconds(5),
+                () -> httpGet(cluster.node(), "http://" + TestCluster.NODE_IP + ":32080/").startsWith("503\n"));
+        assertThat(names(cluster.ext(), TestCluster.NODE_IP, 30081, 2)).containsOnly("TIMEOUT");
+        slice("web-local", "TCP", 8080, Map.of(a, NODE, d, "node2"));
+        await("200 again", Duration.ofSeconds(5),
+                () -> httpGet(cluster.node(), "http://" + TestCluster.NODE_IP + ":32080/").startsWith("200\n"));
     }
 
     @Test

@@ -25,13 +25,14 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class KernelReadBackTest {
 
-    static Stream<Scenario> scenarios() {
-        return GoldenScenarioTest.scenarios();
+    static Stream<org.junit.jupiter.params.provider.Arguments> scenarios() {
+        return GoldenScenarioTest.scenarios().flatMap(s -> Stream.of(Iptables.Flavor.NFT, Iptables.Flavor.LEGACY)
+                .map(f -> org.junit.jupiter.params.provider.Arguments.of(s, f)));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0} ({1})")
     @MethodSource("scenarios")
-    void readBackTracesTheSame(Scenario s) throws Exception {
+    void readBackTracesTheSame(Scenario s, Iptables.Flavor flavor) throws Exception {
         String why = Netns.unavailableReason();
         Assumptions.assumeTrue(why == null, "real-kernel test skipped: " + why);
         ProxySnapshot snapshot = s.fullSnapshot();
@@ -45,7 +46,7 @@ class KernelReadBackTest {
                 c.addAll(cmd);
                 return CommandRunner.SYSTEM.run(c, stdin, timeout);
             };
-            Iptables iptables = new Iptables(inNs, Iptables.Flavor.DEFAULT);
+            Iptables iptables = new Iptables(inNs, flavor);
             iptables.restore(s.family, rendered);
             String saved = iptables.save(s.family, null);
             RuleSet kernel = RuleSet.parse(saved);
