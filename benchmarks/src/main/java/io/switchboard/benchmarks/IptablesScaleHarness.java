@@ -74,11 +74,7 @@ public final class IptablesScaleHarness {
         Netns.delete(ns);
         Netns.add(ns);
         try {
-            CommandRunner inNs = (cmd, stdin, timeout) -> {
-                List<String> c = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-                c.addAll(cmd);
-                return CommandRunner.SYSTEM.run(c, stdin, timeout);
-            };
+            CommandRunner inNs = Netns.runner(ns);
             Clock clock = Clock.systemUTC();
             BackendContext ctx = new BackendContext(config(), "node-1", Set.of(IpFamily.IPV4), ProxyMetrics.NOOP, clock,
                     new ProxyHealth(clock, Duration.ofMinutes(1)));

@@ -65,6 +65,15 @@ public final class Netns {
         return null;
     }
 
+    /** A command runner whose commands run inside a namespace ({@code ip netns exec}). */
+    public static CommandRunner runner(String ns) {
+        return (cmd, stdin, timeout) -> {
+            List<String> c = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+            c.addAll(cmd);
+            return CommandRunner.SYSTEM.run(c, stdin, timeout);
+        };
+    }
+
     /** Runs a command, failing with its stderr if it fails. */
     public static String run(String... command) {
         try {

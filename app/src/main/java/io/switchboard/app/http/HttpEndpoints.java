@@ -75,24 +75,8 @@ public final class HttpEndpoints {
     }
 
     static String jsonEscape(String s) {
-        StringBuilder sb = new StringBuilder(s.length());
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        return sb.toString();
+        String q = io.switchboard.app.logging.Json.quote(s);
+        return q.substring(1, q.length() - 1);
     }
 
     private static void send(HttpExchange ex, int code, String type, String body) throws IOException {

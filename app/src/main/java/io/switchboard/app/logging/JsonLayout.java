@@ -34,26 +34,6 @@ public final class JsonLayout extends LayoutBase<ILoggingEvent> {
     }
 
     private static void str(StringBuilder sb, String s) {
-        sb.append('"');
-        if (s != null) {
-            for (int i = 0; i < s.length(); i++) {
-                char c = s.charAt(i);
-                switch (c) {
-                    case '"' -> sb.append("\\\"");
-                    case '\\' -> sb.append("\\\\");
-                    case '\n' -> sb.append("\\n");
-                    case '\r' -> sb.append("\\r");
-                    case '\t' -> sb.append("\\t");
-                    default -> {
-                        if (c < 0x20) {
-                            sb.append(String.format("\\u%04x", (int) c));
-                        } else {
-                            sb.append(c);
-                        }
-                    }
-                }
-            }
-        }
-        sb.append('"');
+        Json.quote(sb, s);
     }
 }

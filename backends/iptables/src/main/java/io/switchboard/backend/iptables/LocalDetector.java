@@ -11,7 +11,7 @@ import java.util.List;
  * How rules tell pod traffic from other traffic (kube-proxy's detect-local modes): by source CIDR
  * (cluster CIDR or the node's pod CIDR), by bridge interface, or by interface name prefix.
  *
- * @param ifLocal    match arguments for "comes from a pod", empty if not implemented
+ * @param ifLocal    match arguments for "comes from a pod", empty when the mode has nothing to match on (e.g. no cluster CIDR)
  * @param ifNotLocal match arguments for "does not come from a pod"
  */
 public record LocalDetector(List<String> ifLocal, List<String> ifNotLocal) {

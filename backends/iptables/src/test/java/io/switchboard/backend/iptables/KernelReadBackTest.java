@@ -41,11 +41,7 @@ class KernelReadBackTest {
         Netns.delete(ns);
         Netns.add(ns);
         try {
-            CommandRunner inNs = (cmd, stdin, timeout) -> {
-                List<String> c = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-                c.addAll(cmd);
-                return CommandRunner.SYSTEM.run(c, stdin, timeout);
-            };
+            CommandRunner inNs = Netns.runner(ns);
             Iptables iptables = new Iptables(inNs, flavor);
             iptables.restore(s.family, rendered);
             String saved = iptables.save(s.family, null);
