@@ -1,0 +1,130 @@
+package io.switchboard.charts;
+
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.KubernetesList;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.switchboard.app.config.ConfigValidator;
+import io.switchboard.app.config.RawConfig;
+import io.switchboard.core.config.ProxyConfig;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The chart, linted and rendered offline with helm-java; rendered objects parsed as fabric8 types. */
+class ChartTest {
+    static final Path CHART = Path.of(System.getProperty("switchboard.repo", "..")).resolve("charts/switchboard");
+
+    static List<HasMetadata> render(String... sets) {
+        var template = new Helm(CHART).template().withName("sb").withNamespace("kube-system");
+        for (String s : sets) {
+            int eq = s.indexOf('=');
+            template = template.set(s.substring(0, eq), s.substring(eq + 1));
+        }
+        String yaml = template.call();
+        List<HasMetadata> out = new ArrayList<>();
+        for (String doc : yaml.split("(?m)^---\\s*$")) {
+            if (doc.strip().isEmpty() || doc.lines().allMatch(l -> l.isBlank() || l.startsWith("#"))) {
+                continue;
+            }
+            Object o = Serialization.unmarshal(doc);
+            if (o instanceof KubernetesList list) {
+                out.addAll(list.getItems());
+            } else {
+                out.add((HasMetadata) o);
+            }
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    static <T> T one(List<HasMetadata> objs, Class<T> type) {
+        return (T) objs.stream().filter(type::isInstance).findFirst().orElseThrow();
+    }
+
+    @Test
+    void lintStrictPasses() {
+        LintResult r = new Helm(CHART).lint().strict().call();
+        assertThat(r.isFailed()).as(String.join("\n", r.getMessages())).isFalse();
+    }
+
+    @Test
+    void defaultsRenderAKubeProxyReplacement() throws Exception {
+        List<HasMetadata> objs = render();
+        Set<String> kinds = objs.stream().map(HasMetadata::getKind).collect(Collectors.toSet());
+        assertThat(kinds).contains("DaemonSet", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Service")
+                .doesNotContain("ServiceMonitor", "PodMonitor");
+        DaemonSet ds = one(objs, DaemonSet.class);
+        var pod = ds.getSpec().getTemplate().getSpec();
+        assertThat(pod.getHostNetwork()).isTrue();
+        assertThat(pod.getPriorityClassName()).isEqualTo("system-node-critical");
+        assertThat(pod.getTolerations()).anyMatch(t -> "Exists".equals(t.getOperator()) && t.getKey() == null);
+        assertThat(ds.getSpec().getUpdateStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isEqualTo(1);
+        var c = pod.getContainers().get(0);
+        assertThat(c.getSecurityContext().getPrivileged()).isFalse();
+        assertThat(c.getSecurityContext().getCapabilities().getAdd()).containsExactlyInAnyOrder("NET_ADMIN", "NET_RAW");
+        assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/livez");
+        assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+        assertThat(c.getReadinessProbe().getHttpGet().getPort().getIntVal()).isEqualTo(10256);
+        assertThat(c.getResources().getRequests()).containsKeys("cpu", "memory");
+        assertThat(c.getVolumeMounts()).anyMatch(m -> m.getMountPath().equals("/run/xtables.lock"))
+                .anyMatch(m -> m.getMountPath().equals("/lib/modules") && Boolean.TRUE.equals(m.getReadOnly()));
+        assertThat(c.getArgs()).contains("--config=/var/lib/switchboard/config.conf");
+
+        ClusterRole role = one(objs, ClusterRole.class);
+        assertThat(role.getRules()).allMatch(r -> !r.getVerbs().contains("*") && !r.getResources().contains("*"));
+        assertThat(role.getRules().stream().flatMap(r -> r.getVerbs().stream()).collect(Collectors.toSet()))
+                .containsExactlyInAnyOrder("get", "list", "watch", "create", "patch");
+
+        // the ConfigMap holds a KubeProxyConfiguration that Switchboard's own loader accepts
+        ConfigMap cm = one(objs, ConfigMap.class);
+        Path file = Files.createTempFile("kpc", ".yaml");
+        Files.writeString(file, cm.getData().get("config.conf"));
+        RawConfig raw = RawConfig.readFile(file);
+        assertThat(raw.warnings()).isEmpty();
+        ProxyConfig cfg = ConfigValidator.validate(raw);
+        assertThat(cfg.mode()).isEqualTo("iptables");
+        assertThat(cfg.metricsBindAddress()).isEqualTo("0.0.0.0:10249");
+    }
+
+    @Test
+    void nonDefaultValues() throws Exception {
+        List<HasMetadata> objs = render("config.mode=ipvs", "config.ipvs.scheduler=wrr", "config.clusterCIDR=10.244.0.0/16",
+                "config.iptables.syncPeriod=1m0s", "metrics.serviceMonitor.enabled=true", "image.tag=9.9.9",
+                "config.healthzBindAddress=0.0.0.0:10299");
+        DaemonSet ds = one(objs, DaemonSet.class);
+        var c = ds.getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(c.getImage()).endsWith(":9.9.9");
+        assertThat(c.getSecurityContext().getCapabilities().getAdd()).contains("SYS_MODULE");
+        assertThat(c.getReadinessProbe().getHttpGet().getPort().getIntVal()).isEqualTo(10299);
+        assertThat(objs).anyMatch(o -> o.getKind().equals("ServiceMonitor"));
+        ConfigMap cm = one(objs, ConfigMap.class);
+        Path file = Files.createTempFile("kpc", ".yaml");
+        Files.writeString(file, cm.getData().get("config.conf"));
+        ProxyConfig cfg = ConfigValidator.validate(RawConfig.readFile(file));
+        assertThat(cfg.mode()).isEqualTo("ipvs");
+        assertThat(cfg.ipvs().scheduler()).isEqualTo("wrr");
+        assertThat(cfg.clusterCidrs()).extracting(Object::toString).containsExactly("10.244.0.0/16");
+        assertThat(cfg.iptables().syncPeriod()).hasSeconds(60);
+    }
+
+    @Test
+    void badValuesFail() {
+        assertThatThrownBy(() -> render("config.mode=magic")).hasMessageContaining("mode");
+        assertThatThrownBy(() -> render("config.iptables.masqueradeBit=40")).hasMessageContaining("masqueradeBit");
+        assertThatThrownBy(() -> render("config.ipvs.scheduler=fastest")).hasMessageContaining("scheduler");
+        assertThatThrownBy(() -> render("config.iptables.syncPeriod=soon")).hasMessageContaining("syncPeriod");
+    }
+}
