@@ -10,7 +10,7 @@ import io.switchboard.core.model.Protocol;
 import io.switchboard.core.model.ServicePortName;
 import io.switchboard.core.sync.ProxySnapshot;
 import io.switchboard.core.testing.RecordingBackend;
-import io.switchboard.informers.testing.MockApiServer;
+import io.switchboard.testkit.MockApiServer;
 import io.switchboard.informers.testing.Objects;
 import org.junit.jupiter.api.Test;
 

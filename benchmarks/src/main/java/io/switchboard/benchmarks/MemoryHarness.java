@@ -4,7 +4,7 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.switchboard.informers.testing.MockApiServer;
+import io.switchboard.testkit.MockApiServer;
 import io.switchboard.testkit.Netns;
 
 import java.nio.file.Files;
@@ -50,8 +50,8 @@ public final class MemoryHarness {
                 return null;
             });
             long loaded = rss(ns, jar, api, services);
-            System.out.printf("RSS idle (0 services): %d MB%nRSS with %d services x 10 endpoints, synced: %d MB%n",
-                    idle / 1024, services, loaded / 1024);
+            System.out.printf("java options: [%s]%nRSS idle (0 services): %d MB%nRSS with %d services x 10 endpoints, synced: %d MB%n",
+                    System.getProperty("switchboard.javaOpts", ""), idle / 1024, services, loaded / 1024);
         } finally {
             admin.close();
             api.close();
@@ -62,9 +62,14 @@ public final class MemoryHarness {
     /** Starts switchboard, waits until it synced {@code services}, returns VmRSS in kB. */
     private static long rss(String ns, Path jar, MockApiServer api, int services) throws Exception {
         Path log = Files.createTempFile("sbmem", ".log");
-        Process p = new ProcessBuilder("ip", "netns", "exec", ns, "java", "-jar", jar.toString(), "--master", api.url(),
-                "--hostname-override", "node-1", "--healthz-bind-address", "127.0.0.1:0", "--metrics-bind-address",
-                "127.0.0.1:0", "--v", "2").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "java"));
+        String opts = System.getProperty("switchboard.javaOpts", "");
+        if (!opts.isBlank()) {
+            cmd.addAll(List.of(opts.trim().split("\\s+")));
+        }
+        cmd.addAll(List.of("-jar", jar.toString(), "--master", api.url(), "--hostname-override", "node-1",
+                "--healthz-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0", "--v", "2"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
             long deadline = System.nanoTime() + 600_000_000_000L;
             while (System.nanoTime() < deadline) {

@@ -8,7 +8,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.switchboard.informers.testing.MockApiServer;
+import io.switchboard.testkit.MockApiServer;
 import io.switchboard.testkit.Echo;
 import io.switchboard.testkit.Netns;
 import io.switchboard.testkit.TestCluster;

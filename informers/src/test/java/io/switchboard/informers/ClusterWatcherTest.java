@@ -5,7 +5,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.switchboard.core.metrics.ProxyMetrics;
 import io.switchboard.core.model.NamespacedName;
-import io.switchboard.informers.testing.MockApiServer;
+import io.switchboard.testkit.MockApiServer;
 import io.switchboard.informers.testing.Objects;
 import io.switchboard.informers.testing.StateRecorder;
 import org.junit.jupiter.api.AfterEach;

@@ -1,4 +1,4 @@
-package io.switchboard.informers.testing;
+package io.switchboard.testkit;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
@@ -15,6 +15,13 @@ import java.util.HashMap;
  * pagination, no validation.
  */
 public final class MockApiServer implements AutoCloseable {
+    /** The mock web server logs every request through java.util.logging; keep that quiet. */
+    private static final java.util.logging.Logger QUIET = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+
+    static {
+        QUIET.setLevel(java.util.logging.Level.WARNING);
+    }
+
     private final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher();
     private KubernetesMockServer server;
     private int port;
@@ -46,6 +53,18 @@ public final class MockApiServer implements AutoCloseable {
 
     public int port() {
         return port;
+    }
+
+    /**
+     * Creates every object of a multi-document YAML stream through a new client; call it from a
+     * thread in the server's namespace. Returns how many objects were created.
+     */
+    public int seed(java.io.InputStream yaml) {
+        try (KubernetesClient c = client()) {
+            var objects = c.load(yaml).items();
+            objects.forEach(o -> c.resource(o).create());
+            return objects.size();
+        }
     }
 
     /** Stops the server (clients see connection errors). */

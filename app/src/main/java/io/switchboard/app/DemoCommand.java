@@ -1,0 +1,152 @@
+package io.switchboard.app;
+
+import io.switchboard.testkit.Echo;
+import io.switchboard.testkit.MockApiServer;
+import io.switchboard.testkit.Netns;
+import io.switchboard.testkit.TestCluster;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code switchboard demo}: a whole cluster on this machine. An in-process API server (fabric8's CRUD
+ * mock) seeded from {@code demo/cluster.yaml}, network namespaces for a node, pods and an outside
+ * client, small servers in the pods, and the real proxy process in the node; then requests to each
+ * service, a table of who answered, the rules it wrote — and everything removed again.
+ */
+@Command(name = "demo", description = "Run Switchboard on a small cluster made of network namespaces on this machine (needs root).")
+public final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--proxy-mode", description = "the mode to demo (default iptables)")
+    String mode = "iptables";
+
+    @Option(names = "--requests", description = "requests per service address (default 30)")
+    int requests = 30;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    private static final Map<String, String> PODS = Map.of("10.244.1.10", "web-1", "10.244.1.11", "web-2", "10.244.2.10", "web-3");
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        String why = Netns.unavailableReason();
+        if (why != null) {
+            err.println("switchboard demo: " + why + " (it creates network namespaces and iptables rules); run it with sudo");
+            err.flush();
+            return 1;
+        }
+        Path jar = Path.of(DemoCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        if (!Files.isRegularFile(jar)) {
+            err.println("switchboard demo: run it from the built jar (bin/switchboard demo), not from classes");
+            err.flush();
+            return 1;
+        }
+        out.println("Building a cluster of network namespaces (node, 3 web pods, a client pod, an outside client)...");
+        out.flush();
+        List<AutoCloseable> cleanup = new ArrayList<>();
+        Process proxy = null;
+        TestCluster cluster = new TestCluster();
+        Thread hook = new Thread(cluster::close, "demo-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            cluster.bridgePod("web-1");
+            cluster.bridgePod("web-2");
+            cluster.caliPod("web-3");
+            cluster.bridgePod("client");
+            for (String pod : List.of("web-1", "web-2", "web-3")) {
+                cleanup.add(Echo.tcp(cluster.podNs(pod), "0.0.0.0", 8080, pod));
+            }
+            String node = cluster.node();
+            MockApiServer api = Netns.call(node, MockApiServer::new);
+            cleanup.add(api);
+            try (InputStream manifests = DemoCommand.class.getResourceAsStream("/demo/cluster.yaml")) {
+                int n = Netns.call(node, () -> api.seed(manifests));
+                out.printf("API server seeded with %d objects from demo/cluster.yaml%n", n);
+            }
+            Path log = Files.createTempFile("switchboard-demo", ".log");
+            proxy = new ProcessBuilder("ip", "netns", "exec", node, "java", "-jar", jar.toString(), "--master", api.url(),
+                    "--hostname-override", "node", "--proxy-mode", mode, "--cluster-cidr", TestCluster.CLUSTER_CIDR,
+                    "--iptables-min-sync-period", "100ms", "--healthz-bind-address", "127.0.0.1:10256",
+                    "--metrics-bind-address", "127.0.0.1:10249").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            out.printf("Started switchboard --proxy-mode=%s in the node namespace (log: %s)%n", mode, log);
+            out.flush();
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!Netns.exec(node, "iptables-save", "-t", "nat").contains("demo/web:http cluster IP")) {
+                if (!proxy.isAlive() || System.nanoTime() > deadline) {
+                    err.println("switchboard did not program the node:\n" + Files.readString(log));
+                    return 1;
+                }
+                Thread.sleep(200);
+            }
+            out.println();
+            out.printf("%-16s %-34s %-22s %s%n", "SERVICE", "ADDRESS (from)", "ANSWERED BY", "HITS");
+            table(out, "demo/web:http", "10.96.0.10:80 (client pod)", cluster.podNs("client"), "10.96.0.10", 80);
+            table(out, "demo/web:http", TestCluster.NODE_IP + ":30080 (outside)", cluster.ext(), TestCluster.NODE_IP, 30080);
+            table(out, "demo/web:http", "10.96.0.10:80 (the node)", node, "10.96.0.10", 80);
+            table(out, "demo/sticky:http", "10.96.0.20:80 (client pod)", cluster.podNs("client"), "10.96.0.20", 80);
+            table(out, "demo/empty:http", "10.96.0.30:80 (client pod)", cluster.podNs("client"), "10.96.0.30", 80);
+            out.println();
+            out.println("iptables-save -t nat in the node (service rules):");
+            for (String line : Netns.exec(node, "iptables-save", "-t", "nat").split("\n")) {
+                if (line.startsWith("-A KUBE-SERVICES") || line.startsWith("-A KUBE-SVC-") || line.startsWith("-A KUBE-NODEPORTS")) {
+                    out.println("  " + line);
+                }
+            }
+            out.println();
+            out.println("Removing everything the demo created...");
+            return 0;
+        } finally {
+            if (proxy != null) {
+                proxy.destroy();
+                proxy.waitFor();
+            }
+            for (int i = cleanup.size() - 1; i >= 0; i--) {
+                try {
+                    cleanup.get(i).close();
+                } catch (Exception e) {
+                    err.println("cleanup: " + e.getMessage());
+                }
+            }
+            cluster.close();
+            Runtime.getRuntime().removeShutdownHook(hook);
+            out.println("Done: namespaces, rules and servers removed.");
+            out.flush();
+        }
+    }
+
+    private void table(PrintWriter out, String service, String address, String fromNs, String ip, int port) {
+        Map<String, Integer> hits = new TreeMap<>();
+        for (int i = 0; i < requests; i++) {
+            String who = Echo.tcpHello(fromNs, ip, port, 2000);
+            hits.merge(who, 1, Integer::sum);
+        }
+        boolean first = true;
+        for (Map.Entry<String, Integer> e : hits.entrySet()) {
+            String who = e.getKey();
+            String label = switch (who) {
+                case "REFUSED" -> "refused (no endpoints: REJECT)";
+                case "TIMEOUT" -> "timed out";
+                default -> who + " (" + ipOf(who) + ")";
+            };
+            out.printf("%-16s %-34s %-22s %d%n", first ? service : "", first ? address : "", label, e.getValue());
+            first = false;
+        }
+        out.flush();
+    }
+
+    private static String ipOf(String pod) {
+        return PODS.entrySet().stream().filter(e -> e.getValue().equals(pod)).map(Map.Entry::getKey).findFirst().orElse("?");
+    }
+}
