@@ -93,6 +93,7 @@ public final class DemoCommand implements Callable<Integer> {
             out.println();
             out.printf("%-16s %-34s %-22s %s%n", "SERVICE", "ADDRESS (from)", "ANSWERED BY", "HITS");
             table(out, "demo/web:http", "10.96.0.10:80 (client pod)", cluster.podNs("client"), "10.96.0.10", 80);
+            table(out, "demo/web:http", TestCluster.NODE_IP + ":30080 (client pod)", cluster.podNs("client"), TestCluster.NODE_IP, 30080);
             table(out, "demo/web:http", TestCluster.NODE_IP + ":30080 (outside)", cluster.ext(), TestCluster.NODE_IP, 30080);
             table(out, "demo/web:http", "10.96.0.10:80 (the node)", node, "10.96.0.10", 80);
             table(out, "demo/sticky:http", "10.96.0.20:80 (client pod)", cluster.podNs("client"), "10.96.0.20", 80);

@@ -73,6 +73,8 @@ class ChartTest {
         assertThat(pod.getTolerations()).anyMatch(t -> "Exists".equals(t.getOperator()) && t.getKey() == null);
         assertThat(ds.getSpec().getUpdateStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isEqualTo(1);
         var c = pod.getContainers().get(0);
+        // the default image is the one image/ builds: switchboard:<project version>
+        assertThat(c.getImage()).isEqualTo("switchboard:" + System.getProperty("project.version", "0.1.0-SNAPSHOT"));
         assertThat(c.getSecurityContext().getPrivileged()).isFalse();
         assertThat(c.getSecurityContext().getCapabilities().getAdd()).containsExactlyInAnyOrder("NET_ADMIN", "NET_RAW");
         assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/livez");

@@ -24,8 +24,10 @@ class DemoTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(out).isZero();
-        String clientRows = out.substring(out.indexOf("10.96.0.10:80 (client pod)"), out.indexOf("(outside)"));
+        String clientRows = out.substring(out.indexOf("10.96.0.10:80 (client pod)"), out.indexOf(":30080 (client pod)"));
         assertThat(clientRows).contains("web-1 (10.244.1.10)", "web-2 (10.244.1.11)", "web-3 (10.244.2.10)");
+        String nodePortRows = out.substring(out.indexOf(":30080 (client pod)"), out.indexOf("(outside)"));
+        assertThat(nodePortRows).contains("web-1 (10.244.1.10)", "web-2 (10.244.1.11)", "web-3 (10.244.2.10)");
         String sticky = out.substring(out.indexOf("demo/sticky:http"), out.indexOf("demo/empty:http"));
         assertThat(sticky.lines().filter(l -> l.contains("web-")).count()).as(sticky).isEqualTo(1);
         assertThat(out).contains("refused (no endpoints: REJECT) 24", "-A KUBE-SVC-", "Done: namespaces, rules and servers removed.");
