@@ -61,6 +61,26 @@ class ChartTest {
     }
 
     @Test
+    void lintFailsOnBadValues() throws Exception {
+        Path copy = Files.createTempDirectory("chart").resolve("switchboard");
+        try (var files = Files.walk(CHART)) {
+            for (Path p : files.toList()) {
+                Path target = copy.resolve(CHART.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+        Path values = copy.resolve("values.yaml");
+        Files.writeString(values, Files.readString(values).replace("masqueradeBit: 14", "masqueradeBit: 40"));
+        LintResult r = new Helm(copy).lint().strict().call();
+        assertThat(r.isFailed()).isTrue();
+        assertThat(String.join("\n", r.getMessages())).contains("masqueradeBit");
+    }
+
+    @Test
     void defaultsRenderAKubeProxyReplacement() throws Exception {
         List<HasMetadata> objs = render();
         Set<String> kinds = objs.stream().map(HasMetadata::getKind).collect(Collectors.toSet());
