@@ -53,7 +53,6 @@ public final class IptablesBackend implements ProxyBackend {
     private final Iptables iptables;
     private final Conntrack conntrack;
     private final ServiceHealthServers healthServers;
-    private final Map<IpFamily, Set<String>> lastActive = new EnumMap<>(IpFamily.class);
     private final Map<IpFamily, Boolean> needFull = new EnumMap<>(IpFamily.class);
     private final Map<IpFamily, Map<String, String>> lastTop = new EnumMap<>(IpFamily.class);
     private final Map<IpFamily, Map<ServicePortName, IptablesRenderer.ServiceMemo>> memos = new EnumMap<>(IpFamily.class);
@@ -101,7 +100,7 @@ public final class IptablesBackend implements ProxyBackend {
     }
 
     private void syncFamily(ProxySnapshot snapshot, IpFamily family) throws SyncException {
-        boolean full = snapshot.fullSync() || needFull.getOrDefault(family, true) || !lastActive.containsKey(family);
+        boolean full = snapshot.fullSync() || needFull.getOrDefault(family, true) || !memos.containsKey(family);
         try {
             if (!full && !iptables.chainExists(family, "mangle", ChainNames.KUBE_PROXY_CANARY)) {
                 LOG.warn("{}: canary chain {} is gone (something flushed the tables); rewriting everything",
@@ -124,7 +123,8 @@ public final class IptablesBackend implements ProxyBackend {
             existing = new HashSet<>(kernel.table("nat").keySet());
             missing = missingJumps(kernel, family);
         } else {
-            existing = lastActive.get(family);
+            // partial: the memo of the last render knows every chain in use
+            existing = Set.of();
             missing = List.of();
         }
         ProxySnapshot effective = full && !snapshot.fullSync() ? asFull(snapshot) : snapshot;
@@ -169,7 +169,6 @@ public final class IptablesBackend implements ProxyBackend {
             memos.remove(family);
             throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
         }
-        lastActive.put(family, input.activeNatChains());
         lastTop.put(family, input.topContents());
         memos.put(family, input.memo());
         lastInputBytes = bytes;
@@ -388,7 +387,6 @@ public final class IptablesBackend implements ProxyBackend {
                 throw new SyncException("cleanup of " + family.kubernetesName() + " rules failed: " + e.getMessage(), e);
             }
         }
-        lastActive.clear();
     }
 
     private static String join(List<String> args) {

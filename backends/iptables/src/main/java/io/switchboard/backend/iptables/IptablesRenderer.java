@@ -118,7 +118,6 @@ public final class IptablesRenderer {
         Top natRules = new Top();
         List<RestoreInput.Block> blocks = new ArrayList<>();
         int skippedRuleCount = 0;
-        Set<String> active = new HashSet<>();
         String mark = s.mark();
         String markMask = mark + "/" + mark;
         int totalEndpoints = 0;
@@ -164,7 +163,6 @@ public final class IptablesRenderer {
             if (memo != null) {
                 filterRules.replay(memo.filterTop());
                 natRules.replay(memo.natTop());
-                active.addAll(memo.chains());
                 skippedRuleCount += memo.ruleCount();
                 noLocalInternal += memo.noLocalInternal();
                 noLocalExternal += memo.noLocalExternal();
@@ -360,7 +358,6 @@ public final class IptablesRenderer {
             } else {
                 skippedRuleCount += rules.rules;
             }
-            active.addAll(serviceChains);
             memoOut.put(spn, new ServiceMemo(filterRules.stopRecording(), natRules.stopRecording(), Set.copyOf(serviceChains),
                     rules.rules, noLocalInternal - noLocalInternalBefore, noLocalExternal - noLocalExternalBefore));
         }
@@ -385,11 +382,29 @@ public final class IptablesRenderer {
             }
         }
 
-        // stale per-service chains: flush (declare) and delete
+        // stale per-service chains: flush (declare) and delete. With a memo (partial syncs) only the
+        // services that were recomputed or removed can leave chains behind; otherwise compare the chains
+        // known to exist with every chain in use.
         TreeSet<String> stale = new TreeSet<>();
-        for (String c : s.existingNatChains()) {
-            if (ChainNames.isServiceChain(c) && !active.contains(c)) {
-                stale.add(c);
+        if (!memoIn.isEmpty()) {
+            for (Map.Entry<ServicePortName, ServiceMemo> old : memoIn.entrySet()) {
+                ServiceMemo now = memoOut.get(old.getKey());
+                if (now == old.getValue()) {
+                    continue;
+                }
+                for (String c : old.getValue().chains()) {
+                    if (now == null || !now.chains().contains(c)) {
+                        stale.add(c);
+                    }
+                }
+            }
+        } else if (!s.existingNatChains().isEmpty()) {
+            Set<String> active = new HashSet<>();
+            memoOut.values().forEach(m -> active.addAll(m.chains()));
+            for (String c : s.existingNatChains()) {
+                if (ChainNames.isServiceChain(c) && !active.contains(c)) {
+                    stale.add(c);
+                }
             }
         }
         int blockRules = 0;
@@ -397,7 +412,7 @@ public final class IptablesRenderer {
             blockRules += b.ruleCount();
         }
         return new RestoreInput(snapshot.fullSync(), s.missingJumps(), filterRules.chains, natRules.chains, blocks,
-                List.copyOf(stale), s.deleteStale(), active, filterRules.count, natRules.count + blockRules + skippedRuleCount,
+                List.copyOf(stale), s.deleteStale(), filterRules.count, natRules.count + blockRules + skippedRuleCount,
                 filterRules.count, natRules.count + blockRules, noLocalInternal, noLocalExternal, memoOut);
     }
 

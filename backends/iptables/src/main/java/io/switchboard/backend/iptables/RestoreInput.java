@@ -21,7 +21,6 @@ import java.util.Set;
  * @param blocks          per-service chains written by this sync
  * @param staleChains     per-service chains to flush (and delete if {@code deleteStale})
  * @param deleteStale     delete the stale chains, not only flush them
- * @param activeNatChains every per-service nat chain the rules now use (written or kept)
  * @param filterRules     rules in our filter chains after this sync
  * @param natRules        rules in our nat chains after this sync
  * @param filterRulesWritten filter rules in the full input
@@ -32,7 +31,7 @@ import java.util.Set;
  */
 public record RestoreInput(boolean fullSync, List<JumpRule> missingJumps, Map<String, StringBuilder> filterTop,
                            Map<String, StringBuilder> natTop, List<Block> blocks, List<String> staleChains,
-                           boolean deleteStale, Set<String> activeNatChains, int filterRules, int natRules, int filterRulesWritten,
+                           boolean deleteStale, int filterRules, int natRules, int filterRulesWritten,
                            int natRulesWritten, int noLocalInternal, int noLocalExternal,
                            Map<io.switchboard.core.model.ServicePortName, IptablesRenderer.ServiceMemo> memo) {
 
@@ -41,12 +40,18 @@ public record RestoreInput(boolean fullSync, List<JumpRule> missingJumps, Map<St
     }
 
     public RestoreInput {
-        activeNatChains = Set.copyOf(activeNatChains);
         missingJumps = List.copyOf(missingJumps);
         filterTop = new LinkedHashMap<>(filterTop);
         natTop = new LinkedHashMap<>(natTop);
         blocks = List.copyOf(blocks);
         staleChains = List.copyOf(staleChains);
+    }
+
+    /** Every per-service nat chain the rules now use (written or kept). Computed on demand: it is large. */
+    public Set<String> activeNatChains() {
+        Set<String> out = new java.util.HashSet<>();
+        memo.values().forEach(m -> out.addAll(m.chains()));
+        return out;
     }
 
     /** The whole input as one restore. */
