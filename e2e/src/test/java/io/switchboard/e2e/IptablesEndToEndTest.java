@@ -254,6 +254,28 @@ class IptablesEndToEndTest {
     }
 
     @Test
+    @Order(9)
+    void rulesStayWhileTheApiServerIsAwayAndChangesFlowWhenItIsBack() throws Exception {
+        String client = cluster.podNs("client");
+        api.stop();
+        Thread.sleep(2000);
+        assertThat(proxy.alive()).isTrue();
+        assertThat(names(client, "10.96.0.10", 80, 40)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+        assertThat(httpGet(cluster.node(), "http://127.0.0.1:10256/healthz")).startsWith("200\n");
+        inNode(() -> {
+            api.restart();
+            return null;
+        });
+        // the watches come back (fabric8 retries with backoff); then a change flows through
+        await("change after the API server is back", Duration.ofSeconds(60), () -> {
+            slice("web", "TCP", 8080, Map.of(a, NODE, b, NODE, c, NODE));
+            return !names(client, "10.96.0.10", 80, 20).contains("web-d");
+        });
+        slice("web", "TCP", 8080, Map.of(a, NODE, b, NODE, c, NODE, d, "node2"));
+        await("web-d back", Duration.ofSeconds(10), () -> names(client, "10.96.0.10", 80, 20).contains("web-d"));
+    }
+
+    @Test
     @Order(10)
     void restartingSwitchboardKeepsAnOpenTcpConnection() throws Exception {
         Socket s = Echo.tcpConnect(cluster.podNs("client"), "10.96.0.10", 80, 3000);
