@@ -321,21 +321,17 @@ public final class IptablesRenderer {
                 rules.rule(new Rule("-A", fwChain).comment("other traffic to " + name + " will be dropped by KUBE-PROXY-FIREWALL").t);
             }
 
-            if (usesCluster) {
-                chains.chain(svcChain);
-                serviceChains.add(svcChain);
-                if (internalChain.equals(svcChain)) {
-                    masqueradeRule(rules, svcChain, name, proto, vip, port, s, local);
+            for (String policyChain : List.of(svcChain, svlChain)) {
+                boolean cluster = policyChain.equals(svcChain);
+                if (cluster ? !usesCluster : !usesLocal) {
+                    continue;
                 }
-                endpointJumps(rules, svcChain, spn, svc, sel.clusterEndpoints(), large);
-            }
-            if (usesLocal) {
-                chains.chain(svlChain);
-                serviceChains.add(svlChain);
-                if (internalChain.equals(svlChain)) {
-                    masqueradeRule(rules, svlChain, name, proto, vip, port, s, local);
+                chains.chain(policyChain);
+                serviceChains.add(policyChain);
+                if (internalChain.equals(policyChain)) {
+                    masqueradeRule(rules, policyChain, name, proto, vip, port, s, local);
                 }
-                endpointJumps(rules, svlChain, spn, svc, sel.localEndpoints(), large);
+                endpointJumps(rules, policyChain, spn, svc, cluster ? sel.clusterEndpoints() : sel.localEndpoints(), large);
             }
             for (Endpoint ep : sel.allReachable()) {
                 String sep = ChainNames.endpoint(spn, ep);
