@@ -51,10 +51,13 @@ public record Endpoint(IpAddress ip, int port, boolean ready, boolean serving, b
         return ip.withPort(port);
     }
 
+    /**
+     * kube-proxy's order: by the {@code "ip:port"} text ({@code 10.244.8.10:8080} before
+     * {@code 10.244.8.1:8080}), so that the rules of both list endpoints identically.
+     */
     @Override
     public int compareTo(Endpoint o) {
-        int c = ip.compareTo(o.ip);
-        return c != 0 ? c : Integer.compare(port, o.port);
+        return address().compareTo(o.address());
     }
 
     @Override

@@ -42,6 +42,15 @@ class EndpointsChangeTrackerTest {
     }
 
     @Test
+    void endpointsAreOrderedByTheirAddressTextAsKubeProxyOrdersThem() {
+        tracker.upsert(slice("ns/web", "web-a", "10.244.8.1", "10.244.8.10", "10.244.8.2", "10.244.80.1"));
+        tracker.checkout();
+        // text order: '0' (0x30) sorts before ':' (0x3a), so .10 comes before .1
+        assertThat(addresses(web)).containsExactly("10.244.8.10:8080", "10.244.8.1:8080", "10.244.8.2:8080",
+                "10.244.80.1:8080");
+    }
+
+    @Test
     void duplicateEndpointAcrossSlicesAppearsOnceReadyWins() {
         EndpointSliceInfo notReady = new EndpointSliceInfo(nn("ns/web-a"), nn("ns/web"),
                 io.switchboard.core.model.IpFamily.IPV4, List.of(new EndpointSliceInfo.Port("p", 8080, Protocol.TCP)),

@@ -3,6 +3,7 @@ package io.switchboard.backend.iptables;
 import io.switchboard.core.model.Cidr;
 import io.switchboard.core.model.Endpoint;
 import io.switchboard.core.model.IpAddress;
+import io.switchboard.core.model.IpFamily;
 import io.switchboard.core.model.ServicePort;
 import io.switchboard.core.model.ServicePortName;
 import io.switchboard.core.sync.ProxySnapshot;
@@ -125,7 +126,7 @@ public final class IptablesRenderer {
             totalEndpoints += sel.allReachable().size();
         }
         boolean large = totalEndpoints > s.largeClusterThreshold();
-        boolean localnet = s.localhostNodePorts() && s.family() == io.switchboard.core.model.IpFamily.IPV4
+        boolean localnet = s.localhostNodePorts() && s.family() == IpFamily.IPV4
                 && s.nodePortAllAddresses();
 
         for (String c : List.of(ChainNames.KUBE_NODEPORTS, ChainNames.KUBE_SERVICES, ChainNames.KUBE_EXTERNAL_SERVICES,
@@ -331,7 +332,8 @@ public final class IptablesRenderer {
                 if (internalChain.equals(policyChain)) {
                     masqueradeRule(rules, policyChain, name, proto, vip, port, s, local);
                 }
-                endpointJumps(rules, policyChain, spn, svc, cluster ? sel.clusterEndpoints() : sel.localEndpoints(), large);
+                endpointJumps(rules, policyChain, spn, svc, cluster ? sel.clusterEndpoints() : sel.localEndpoints(), large,
+                        s.family());
             }
             for (Endpoint ep : sel.allReachable()) {
                 String sep = ChainNames.endpoint(spn, ep);
@@ -362,7 +364,7 @@ public final class IptablesRenderer {
         String npComment = "kubernetes service nodeports; NOTE: this must be the last rule in this chain";
         if (s.nodePortAllAddresses()) {
             Rule r = new Rule("-A", ChainNames.KUBE_SERVICES).comment(npComment).add("-m", "addrtype", "--dst-type", "LOCAL");
-            if (s.family() == io.switchboard.core.model.IpFamily.IPV6) {
+            if (s.family() == IpFamily.IPV6) {
                 r.add("!", "-d", "::1/128");
             } else if (!s.localhostNodePorts()) {
                 r.add("!", "-d", "127.0.0.0/8");
@@ -370,7 +372,7 @@ public final class IptablesRenderer {
             natRules.rule(r.add("-j", ChainNames.KUBE_NODEPORTS).t);
         } else {
             for (IpAddress ip : s.nodePortIps()) {
-                if (ip.isLoopback() && (s.family() == io.switchboard.core.model.IpFamily.IPV6 || !s.localhostNodePorts())) {
+                if (ip.isLoopback() && (s.family() == IpFamily.IPV6 || !s.localhostNodePorts())) {
                     continue;
                 }
                 natRules.rule(new Rule("-A", ChainNames.KUBE_SERVICES).comment(npComment)
@@ -462,11 +464,11 @@ public final class IptablesRenderer {
     }
 
     private static void endpointJumps(Lines rules, String chain, ServicePortName spn, ServicePort svc,
-                                      List<Endpoint> endpoints, boolean large) {
+                                      List<Endpoint> endpoints, boolean large, IpFamily family) {
         String name = spn.toString();
         if (svc.sessionAffinity().clientIp()) {
-            String mask = svc.clusterIps().get(0).family() == io.switchboard.core.model.IpFamily.IPV4
-                    ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
+            // the mask of the family being rendered: a dual-stack service's first cluster IP may be of the other one
+            String mask = family == IpFamily.IPV4 ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
             for (Endpoint ep : endpoints) {
                 String sep = ChainNames.endpoint(spn, ep);
                 Rule r = new Rule("-A", chain);

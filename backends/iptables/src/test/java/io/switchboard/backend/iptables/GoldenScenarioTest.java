@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -133,8 +134,53 @@ class GoldenScenarioTest {
                 noDetector(),
                 masqueradeBit(),
                 ipv6(),
-                largeCluster()
+                largeCluster(),
+                dualStackMixed()
         );
+    }
+
+    /** Every scenario in every form it can take: IPv4 scenarios also as IPv6 and as dual-stack. */
+    static Stream<Scenario> matrix() {
+        return scenarios().flatMap(s -> s.translatable()
+                ? Stream.of(s, s.in(Scenario.Form.IPV6), s.in(Scenario.Form.DUAL_STACK))
+                : Stream.of(s));
+    }
+
+    /**
+     * A dual-stack node with services of every kind: dual-stack with ClientIP affinity, IPv6-only
+     * with an external IP, IPv6 without endpoints, a terminating IPv6 endpoint, IPv4-only.
+     */
+    static Scenario dualStackMixed() {
+        String pod6 = "fd00:10:1::5";
+        Scenario s = new Scenario("dual-stack-mixed")
+                .svc("ns1/dual-sticky", "p80", Protocol.TCP, 80, "172.30.0.70,fd00:30::70",
+                        b -> b.sessionAffinity(SessionAffinity.clientIp(600)).nodePort(30070))
+                .slice("ns1/dual-sticky", "p80", Protocol.TCP, 8080, "10.180.0.1", "10.180.0.2")
+                .slice("ns1/dual-sticky", "p80", Protocol.TCP, 8080, "fd00:180::1", "fd00:180::2@local")
+                .svc("ns1/v6-ext", "p80", Protocol.TCP, 80, "fd00:30::71",
+                        b -> b.externalIps(List.of(IpAddress.parse("2001:db8:1::10"))))
+                .slice("ns1/v6-ext", "p80", Protocol.TCP, 8080, "fd00:180::3")
+                .svc("ns1/v6-empty", "dns", Protocol.UDP, 53, "fd00:30::72", b -> { })
+                .svc("ns1/v6-term", "p80", Protocol.TCP, 80, "fd00:30::73", b -> { })
+                .slice("ns1/v6-term", "p80", Protocol.TCP, 8080, "fd00:180::4!term", "fd00:180::5!term")
+                .svc("ns1/v4-only", "p80", Protocol.TCP, 80, "172.30.0.74", b -> { })
+                .slice("ns1/v4-only", "p80", Protocol.TCP, 8080, "10.180.0.5")
+                .flow(pod("172.30.0.70", "tcp", 80))
+                .flow(Packet.arriving(pod6, "fd00:30::70", "tcp", 80, "cni0"))
+                .flow(Packet.arriving("2001:db8::9", "fd00::2", "tcp", 30070, "eth0"))
+                .flow(outside(NODE, "tcp", 30070))
+                .flow(Packet.arriving("2001:db8::9", "2001:db8:1::10", "tcp", 80, "eth0"))
+                .flow(Packet.arriving(pod6, "fd00:30::71", "tcp", 80, "cni0"))
+                .flow(Packet.arriving(pod6, "fd00:30::72", "udp", 53, "cni0"))
+                .flow(Packet.arriving(pod6, "fd00:30::73", "tcp", 80, "cni0"))
+                .flow(pod("172.30.0.74", "tcp", 80))
+                .flow(Packet.fromNode("fd00::2", "fd00:30::70", "tcp", 80));
+        s.families = java.util.EnumSet.of(IpFamily.IPV4, IpFamily.IPV6);
+        s.node = new io.switchboard.core.model.NodeInfo(Scenario.NODE, java.util.Map.of(),
+                List.of(IpAddress.parse(NODE), IpAddress.parse("fd00::2")),
+                List.of(Cidr.parse("10.0.1.0/24"), Cidr.parse("fd00:10:1::/64")), true);
+        s.detector6 = new LocalDetector(List.of("-s", "fd00:10::/32"), List.of("!", "-s", "fd00:10::/32"));
+        return s;
     }
 
     static Scenario nodePortAddresses() {
@@ -226,23 +272,71 @@ class GoldenScenarioTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("scenarios")
+    @MethodSource("matrix")
     void golden(Scenario s) throws IOException {
+        Map<IpFamily, String> rendered = render(s);
+        for (String text : rendered.values()) {
+            assertThat(RuleSet.parse(text).danglingJumps()).as("jump targets exist").isEmpty();
+        }
+        if (s.form == Scenario.Form.DUAL_STACK) {
+            // a dual-stack node writes, per family, exactly what a single-stack node of that family writes
+            Scenario base = scenarios().filter(b -> b.name.equals(s.name)).findFirst().orElseThrow();
+            assertThat(rendered.get(IpFamily.IPV4)).as("IPv4 half of " + s).isEqualTo(render(base).get(IpFamily.IPV4));
+            assertThat(rendered.get(IpFamily.IPV6)).as("IPv6 half of " + s)
+                    .isEqualTo(render(base.in(Scenario.Form.IPV6)).get(IpFamily.IPV6));
+            // and every flow goes where it goes on the single-stack node of its family
+            Scenario base6 = base.in(Scenario.Form.IPV6);
+            assertThat(traceAll(s, rendered)).isEqualTo(interleave(traceAll(base, render(base)), traceAll(base6, render(base6))));
+            return;
+        }
+        check(s.form.dir() + s.name, goldenText(s, rendered));
+    }
+
+    /** Line 1 of a, line 1 of b, line 2 of a, ...: the order of a dual-stack scenario's flows. */
+    static String interleave(String a, String b) {
+        List<String> la = a.lines().toList();
+        List<String> lb = b.lines().toList();
+        assertThat(la).hasSameSizeAs(lb);
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < la.size(); i++) {
+            sb.append(la.get(i)).append('\n').append(lb.get(i)).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** Each family's restore input for a scenario (ordered IPv4, IPv6). */
+    static Map<IpFamily, String> render(Scenario s) {
+        Map<IpFamily, String> out = new java.util.EnumMap<>(IpFamily.class);
         ProxySnapshot snapshot = s.fullSnapshot();
-        RestoreInput input = IptablesRenderer.render(snapshot, s.settings(Set.of(), List.of()));
-        String actual = "# scenario " + s.name + ": restore input\n" + input.text() + "# flows\n" + traceAll(s, input.text());
-        check(s.name, actual);
-        RuleSet parsed = RuleSet.parse(input.text());
-        assertThat(parsed.danglingJumps()).as("jump targets exist").isEmpty();
+        for (IpFamily f : new java.util.TreeSet<>(s.families())) {
+            out.put(f, IptablesRenderer.render(snapshot, s.settings(f, Set.of(), List.of())).text());
+        }
+        return out;
+    }
+
+    static String goldenText(Scenario s, Map<IpFamily, String> rendered) {
+        StringBuilder sb = new StringBuilder();
+        boolean several = rendered.size() > 1;
+        rendered.forEach((f, text) -> sb.append("# scenario ").append(s.name).append(": ")
+                .append(several ? f.kubernetesName() + " " : "").append("restore input\n").append(text));
+        return sb.append("# flows\n").append(traceAll(s, rendered)).toString();
     }
 
     static String traceAll(Scenario s, String rules) {
+        return traceAll(s, Map.of(s.family, rules));
+    }
+
+    /** Every flow of the scenario traced through the rules of its family. */
+    static String traceAll(Scenario s, Map<IpFamily, String> rules) {
         Set<IpAddress> local = new HashSet<>(s.node.addresses());
-        PacketTracer tracer = new PacketTracer(RuleSet.parse(rules), local);
+        Map<IpFamily, PacketTracer> tracers = new java.util.EnumMap<>(IpFamily.class);
+        rules.forEach((f, text) -> tracers.put(f, new PacketTracer(RuleSet.parse(text), local)));
         StringBuilder sb = new StringBuilder();
         for (Packet p : s.flows) {
+            PacketTracer tracer = tracers.get(p.dst().family());
             sb.append(describe(p)).append(" => ")
-                    .append(tracer.trace(p).stream().map(Object::toString).collect(Collectors.joining(" | ")))
+                    .append(tracer == null ? "(no " + p.dst().family().kubernetesName() + " rules)"
+                            : tracer.trace(p).stream().map(Object::toString).collect(Collectors.joining(" | ")))
                     .append('\n');
         }
         return sb.toString();
@@ -256,7 +350,7 @@ class GoldenScenarioTest {
     static void check(String name, String actual) throws IOException {
         Path file = GOLDEN.resolve(name + ".golden");
         if (Boolean.getBoolean("golden.update") || !Files.exists(file)) {
-            Files.createDirectories(GOLDEN);
+            Files.createDirectories(file.getParent());
             Files.writeString(file, actual, StandardCharsets.UTF_8);
             if (!Boolean.getBoolean("golden.update")) {
                 throw new AssertionError("golden file " + file + " was missing and has been written; review it and re-run");
