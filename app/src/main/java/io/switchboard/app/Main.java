@@ -19,6 +19,8 @@ public final class Main {
 
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new SwitchboardCommand());
+        // kube-proxy's flag parser lets the last of a repeated flag win (list flags accumulate)
+        cl.setOverwrittenOptionsAllowed(true);
         cl.setParameterExceptionHandler((ex, a) -> {
             ex.getCommandLine().getErr().println("switchboard: " + ex.getMessage());
             ex.getCommandLine().getErr().println("Run 'switchboard --help' for usage.");

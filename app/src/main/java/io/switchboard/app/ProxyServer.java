@@ -135,8 +135,13 @@ public final class ProxyServer implements AutoCloseable {
                 controller, metrics, serverSideSelectors);
         controller.runner().start();
         watcher.start();
+        IpFamily primary = ConfigValidator.primaryFamily(config);
+        if (families.size() > 1) {
+            LOG.info("running in dual-stack mode, primary ipFamily=\"{}\"", primary.kubernetesName());
+        }
         LOG.info("switchboard started: mode={} node={} families={} syncPeriod={} minSyncPeriod={}", config.mode(), node,
-                families, config.syncPeriod(), config.minSyncPeriod());
+                families.stream().sorted((x, y) -> x == primary ? -1 : y == primary ? 1 : x.compareTo(y))
+                        .map(IpFamily::kubernetesName).toList(), config.syncPeriod(), config.minSyncPeriod());
         return new ProxyServer(backend, controller, watcher, client, metrics, healthz, metricsHttp, node);
     }
 

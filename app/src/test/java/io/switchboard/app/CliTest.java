@@ -45,6 +45,16 @@ class CliTest {
     }
 
     @Test
+    void aRepeatedFlagTakesItsLastValueAsKubeProxyDoes() {
+        CommandLine cl = Main.commandLine();
+        cl.parseArgs("--cluster-cidr=10.0.0.0/8", "--cluster-cidr=10.244.0.0/16,fd00:10:244::/48",
+                "--iptables-masquerade-bit=3", "--iptables-masquerade-bit=5");
+        SwitchboardCommand parsed = cl.getCommand();
+        assertThat(parsed.clusterCidr).isEqualTo("10.244.0.0/16,fd00:10:244::/48");
+        assertThat(parsed.masqueradeBit).isEqualTo(5);
+    }
+
+    @Test
     void nonNumericIntegerFlag() {
         assertThat(run("--iptables-masquerade-bit=x")).isEqualTo(1);
         assertThat(err.toString()).contains("--iptables-masquerade-bit");

@@ -175,6 +175,22 @@ public final class ConfigValidator {
         return Set.of(IpAddress.parse(config.bindAddress()).family());
     }
 
+    /**
+     * The primary family in dual-stack: the family of {@code bindAddress} when one is set (kube-proxy
+     * takes its node IP from there), else of the first cluster CIDR, else IPv4 — kube-proxy's
+     * default primary when it cannot tell.
+     */
+    public static IpFamily primaryFamily(ProxyConfig config) {
+        IpAddress bind = IpAddress.parse(config.bindAddress());
+        if (!bind.isUnspecified()) {
+            return bind.family();
+        }
+        if (!config.clusterCidrs().isEmpty()) {
+            return config.clusterCidrs().get(0).family();
+        }
+        return IpFamily.IPV4;
+    }
+
     /** Modes of the backend providers on the class path (the planned ones plus any extra, e.g. in tests). */
     private static Set<String> providedModes() {
         Set<String> out = new java.util.HashSet<>();

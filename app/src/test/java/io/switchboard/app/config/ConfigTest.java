@@ -98,6 +98,17 @@ class ConfigTest {
     }
 
     @Test
+    void primaryFamilyInDualStackFollowsBindAddressThenTheFirstClusterCidr() {
+        assertThat(ConfigValidator.primaryFamily(fromArgs("--cluster-cidr", "10.244.0.0/16,fd00:10:244::/48")))
+                .isEqualTo(IpFamily.IPV4);
+        assertThat(ConfigValidator.primaryFamily(fromArgs("--cluster-cidr", "fd00:10:244::/48,10.244.0.0/16")))
+                .isEqualTo(IpFamily.IPV6);
+        assertThat(ConfigValidator.primaryFamily(fromArgs("--cluster-cidr", "10.244.0.0/16,fd00:10:244::/48",
+                "--bind-address", "fd00::2"))).isEqualTo(IpFamily.IPV6);
+        assertThat(ConfigValidator.primaryFamily(fromArgs())).isEqualTo(IpFamily.IPV4);
+    }
+
+    @Test
     void unknownFieldsWarn() {
         RawConfig raw = RawConfig.readFile(file("unknown-field.yaml"));
         assertThat(raw.warnings()).hasSize(2);

@@ -135,6 +135,16 @@ public final class IpAddress implements Comparable<IpAddress> {
         return family;
     }
 
+    /** {@code 0.0.0.0} or {@code ::}. */
+    public boolean isUnspecified() {
+        for (byte b : bytes) {
+            if (b != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** A copy of the raw address bytes (network order). */
     public byte[] bytes() {
         return bytes.clone();
