@@ -45,6 +45,8 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
     private final Counter livez;
     private final Counter conntrackDeleted;
     private final Counter malformed;
+    private final Gauge rejectedPorts;
+    private final Counter rejectedTotal;
 
     public PrometheusProxyMetrics(Set<IpFamily> families) {
         PrometheusRegistry r = registry.getPrometheusRegistry();
@@ -86,6 +88,10 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
                 "Stale conntrack entries deleted", "ip_family");
         malformed = counter(r, "switchboard_malformed_objects_total",
                 "API objects skipped because they were malformed", "kind");
+        rejectedPorts = gauge(r, "switchboard_rejected_service_ports",
+                "Service ports left out of the rules because the kernel rejected them (retried every sync)", "ip_family");
+        rejectedTotal = counter(r, "switchboard_service_port_rejections_total",
+                "Times a service port's rules were rejected by the kernel and left out", "ip_family");
 
         for (IpFamily f : families) {
             String fam = f.kubernetesName();
@@ -96,6 +102,8 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
             restoreFailures.labelValues(fam);
             partialRestoreFailures.labelValues(fam);
             conntrackDeleted.labelValues(fam);
+            rejectedPorts.labelValues(fam);
+            rejectedTotal.labelValues(fam);
         }
         for (String kind : List.of("Service", "EndpointSlice", "Node")) {
             malformed.labelValues(kind);
@@ -220,5 +228,13 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
     @Override
     public void malformedObject(String kind) {
         malformed.labelValues(kind).inc();
+    }
+
+    @Override
+    public void rejectedServicePorts(IpFamily family, int count, int newlyRejected) {
+        rejectedPorts.labelValues(family.kubernetesName()).set(count);
+        if (newlyRejected > 0) {
+            rejectedTotal.labelValues(family.kubernetesName()).inc(newlyRejected);
+        }
     }
 }

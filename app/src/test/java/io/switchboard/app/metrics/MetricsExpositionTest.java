@@ -33,6 +33,8 @@ class MetricsExpositionTest {
         metrics.livez(503);
         metrics.conntrackDeleted(IpFamily.IPV4, 4);
         metrics.malformedObject("Service");
+        metrics.rejectedServicePorts(IpFamily.IPV6, 2, 2);
+        metrics.rejectedServicePorts(IpFamily.IPV6, 1, 0);
     }
 
     @Test
@@ -61,6 +63,8 @@ class MetricsExpositionTest {
                 .contains("kubeproxy_proxy_healthz_total{code=\"200\"} 1.0")
                 .contains("kubeproxy_proxy_livez_total{code=\"503\"} 1.0")
                 .contains("kubeproxy_conntrack_reconciler_deleted_entries_total{ip_family=\"IPv4\"} 4.0")
+                .contains("switchboard_rejected_service_ports{ip_family=\"IPv6\"} 1.0")
+                .contains("switchboard_service_port_rejections_total{ip_family=\"IPv6\"} 2.0")
                 .contains("process_cpu_seconds_total")
                 .contains("process_resident_memory_bytes")
                 .contains("jvm_memory_used_bytes");

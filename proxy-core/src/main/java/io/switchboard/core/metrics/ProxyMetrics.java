@@ -53,6 +53,13 @@ public interface ProxyMetrics {
     default void conntrackDeleted(IpFamily family, int entries) {
     }
 
+    /**
+     * After a sync: service ports of a family left out because the kernel rejected their rules
+     * ({@code newlyRejected} of them for the first time).
+     */
+    default void rejectedServicePorts(IpFamily family, int count, int newlyRejected) {
+    }
+
     /** An API object was malformed and skipped ({@code kind}: Service, EndpointSlice, Node). */
     default void malformedObject(String kind) {
     }

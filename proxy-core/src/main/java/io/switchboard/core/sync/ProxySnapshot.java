@@ -84,6 +84,39 @@ public record ProxySnapshot(SortedMap<ServicePortName, ServicePort> services,
         return selections.getOrDefault(family, Collections.emptySortedMap());
     }
 
+    /** This snapshot as a full sync. */
+    public ProxySnapshot asFull() {
+        return fullSync ? this : new ProxySnapshot(services, endpoints, selections, node, changedServices, true, conntrack);
+    }
+
+    /** This snapshot with more services marked as changed. */
+    public ProxySnapshot withChanged(Set<NamespacedName> more) {
+        if (fullSync || changedServices.containsAll(more)) {
+            return this;
+        }
+        Set<NamespacedName> all = new java.util.HashSet<>(changedServices);
+        all.addAll(more);
+        return new ProxySnapshot(services, endpoints, selections, node, all, false, conntrack);
+    }
+
+    /**
+     * This snapshot without some service ports in one family: a backend leaves out ports whose
+     * rules the kernel rejected, so that one bad port does not keep every other one from the kernel.
+     */
+    public ProxySnapshot without(IpFamily family, Set<ServicePortName> ports) {
+        if (ports.isEmpty()) {
+            return this;
+        }
+        TreeMap<ServicePortName, EndpointSelection> kept = new TreeMap<>(selections(family));
+        kept.keySet().removeAll(ports);
+        Map<IpFamily, SortedMap<ServicePortName, EndpointSelection>> all = new EnumMap<>(IpFamily.class);
+        all.putAll(selections);
+        all.put(family, Collections.unmodifiableSortedMap(kept));
+        Set<NamespacedName> changed = new java.util.HashSet<>(changedServices);
+        ports.forEach(p -> changed.add(p.service()));
+        return new ProxySnapshot(services, endpoints, all, node, changed, fullSync, conntrack);
+    }
+
     /** Whether this sync must (re)write the rules of a service. */
     public boolean mustWrite(NamespacedName service) {
         return fullSync || changedServices.contains(service);

@@ -56,6 +56,10 @@ public final class IptablesBackend implements ProxyBackend {
     private final Map<IpFamily, Boolean> needFull = new EnumMap<>(IpFamily.class);
     private final Map<IpFamily, Map<String, String>> lastTop = new EnumMap<>(IpFamily.class);
     private final Map<IpFamily, Map<ServicePortName, IptablesRenderer.ServiceMemo>> memos = new EnumMap<>(IpFamily.class);
+    /** Per family, the service ports whose rules the kernel rejected at the last sync (left out, retried). */
+    private final Map<IpFamily, Set<ServicePortName>> rejected = new EnumMap<>(IpFamily.class);
+    /** Beyond this many rejected ports in one sync the failure is taken as the family's, not a port's. */
+    static final int MAX_REJECTED_PER_SYNC = 16;
     /** Service rules per restore when the input is split (nf_tables backend, large inputs). */
     static final int CHUNK_RULES = 2000;
 
@@ -127,48 +131,79 @@ public final class IptablesBackend implements ProxyBackend {
             existing = Set.of();
             missing = List.of();
         }
-        ProxySnapshot effective = full && !snapshot.fullSync() ? asFull(snapshot) : snapshot;
-        RenderSettings settings = settings(effective, family, existing, missing);
-        RestoreInput input = IptablesRenderer.render(effective, settings,
-                full ? Map.of() : memos.getOrDefault(family, Map.of()));
-        Set<String> unchanged = new HashSet<>();
-        if (!full) {
-            Map<String, String> previous = lastTop.getOrDefault(family, Map.of());
-            input.topContents().forEach((k, v) -> {
-                if (v.equals(previous.get(k))) {
-                    unchanged.add(k);
+        ProxySnapshot effective = full ? snapshot.asFull() : snapshot;
+        // service ports the kernel rejected before are tried again with every sync
+        Set<ServicePortName> rejectedBefore = rejected.getOrDefault(family, Set.of());
+        Set<NamespacedName> retry = new HashSet<>();
+        rejectedBefore.forEach(p -> retry.add(p.service()));
+        effective = effective.withChanged(retry);
+        Set<ServicePortName> excluded = new TreeSet<>();
+        RestoreInput input;
+        long bytes;
+        int restoreCount;
+        while (true) {
+            ProxySnapshot view = effective.without(family, excluded);
+            RenderSettings settings = settings(view, family, existing, missing);
+            input = IptablesRenderer.render(view, settings, full ? Map.of() : memos.getOrDefault(family, Map.of()));
+            Set<String> unchanged = new HashSet<>();
+            if (!full) {
+                Map<String, String> previous = lastTop.getOrDefault(family, Map.of());
+                input.topContents().forEach((k, v) -> {
+                    if (v.equals(previous.get(k))) {
+                        unchanged.add(k);
+                    }
+                });
+            }
+            List<String> restores = chunked(input) ? input.chunks(unchanged, CHUNK_RULES) : List.of(input.text(unchanged));
+            restoreCount = restores.size();
+            String current = "";
+            bytes = 0;
+            long restoreStart = System.nanoTime();
+            try {
+                for (String r : restores) {
+                    if (r.isBlank()) {
+                        continue;
+                    }
+                    current = r;
+                    bytes += r.length();
+                    iptables.restore(family, r);
                 }
-            });
-        }
-        List<String> restores = chunked(input) ? input.chunks(unchanged, CHUNK_RULES) : List.of(input.text(unchanged));
-        String current = "";
-        long bytes = 0;
-        long restoreStart = System.nanoTime();
-        try {
-            for (String r : restores) {
-                if (r.isBlank()) {
+                lastRestoreNanos = System.nanoTime() - restoreStart;
+                break;
+            } catch (Iptables.RestoreException e) {
+                ctx.metrics().restoreFailure(family, !full);
+                ServicePortName culprit = excluded.size() < MAX_REJECTED_PER_SYNC ? culprit(input, current, e.line()) : null;
+                if (culprit != null && excluded.add(culprit)) {
+                    if (rejectedBefore.contains(culprit)) {
+                        LOG.debug("{}: the rules of {} are still rejected; leaving it out again", family.kubernetesName(), culprit);
+                    } else {
+                        LOG.error("{}: the kernel rejected the rules of service port {}; leaving it out and applying every"
+                                + " other service (retried with each sync): {}{}", family.kubernetesName(), culprit,
+                                e.getMessage(), context(current, e.line()));
+                    }
                     continue;
                 }
-                current = r;
-                bytes += r.length();
-                iptables.restore(family, r);
+                failed(family);
+                LOG.error("{}: {} (the previous rules stay in place){}", family.kubernetesName(), e.getMessage(),
+                        context(current, e.line()));
+                throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
+            } catch (IOException e) {
+                ctx.metrics().restoreFailure(family, !full);
+                failed(family);
+                throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
             }
-            lastRestoreNanos = System.nanoTime() - restoreStart;
-        } catch (Iptables.RestoreException e) {
-            ctx.metrics().restoreFailure(family, !full);
-            needFull.put(family, true);
-            lastTop.remove(family);
-            memos.remove(family);
-            String context = context(current, e.line());
-            LOG.error("{}: {} (the previous rules stay in place){}", family.kubernetesName(), e.getMessage(), context);
-            throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
-        } catch (IOException e) {
-            ctx.metrics().restoreFailure(family, !full);
-            needFull.put(family, true);
-            lastTop.remove(family);
-            memos.remove(family);
-            throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
         }
+        int newly = 0;
+        for (ServicePortName p : excluded) {
+            newly += rejectedBefore.contains(p) ? 0 : 1;
+        }
+        for (ServicePortName p : rejectedBefore) {
+            if (!excluded.contains(p) && snapshot.services().containsKey(p)) {
+                LOG.info("{}: the rules of {} are accepted now", family.kubernetesName(), p);
+            }
+        }
+        rejected.put(family, Set.copyOf(excluded));
+        ctx.metrics().rejectedServicePorts(family, excluded.size(), newly);
         lastTop.put(family, input.topContents());
         memos.put(family, input.memo());
         lastInputBytes = bytes;
@@ -178,7 +213,7 @@ public final class IptablesBackend implements ProxyBackend {
         ctx.metrics().noLocalEndpoints(family, "internal", input.noLocalInternal());
         ctx.metrics().noLocalEndpoints(family, "external", input.noLocalExternal());
         LOG.debug("{}: {} sync wrote {} bytes in {} restore(s) ({} nat, {} filter rules in total)", family.kubernetesName(),
-                full ? "full" : "partial", bytes, restores.size(), input.natRules(), input.filterRules());
+                full ? "full" : "partial", bytes, restoreCount, input.natRules(), input.filterRules());
         cleanConntrack(snapshot, family);
     }
 
@@ -211,8 +246,60 @@ public final class IptablesBackend implements ProxyBackend {
         return rules > 2 * CHUNK_RULES;
     }
 
-    private static ProxySnapshot asFull(ProxySnapshot s) {
-        return new ProxySnapshot(s.services(), s.endpoints(), s.selections(), s.node(), s.changedServices(), true, s.conntrack());
+    /** After a failed restore: forget what the kernel holds, so the next sync is full. */
+    private void failed(IpFamily family) {
+        needFull.put(family, true);
+        lastTop.remove(family);
+        memos.remove(family);
+    }
+
+    /**
+     * The service port whose rules hold the line the kernel rejected: the owner of the per-service
+     * chain the line writes, or the port whose top-level rule it is. Null when the line belongs to
+     * no single port (a top-level chain of its own, a COMMIT, or no line number at all).
+     */
+    static ServicePortName culprit(RestoreInput input, String restore, int line) {
+        if (line <= 0) {
+            return null;
+        }
+        String[] lines = restore.split("\n", -1);
+        if (line > lines.length) {
+            return null;
+        }
+        String text = lines[line - 1];
+        String[] tokens = text.split(" ", 3);
+        String chain = null;
+        if (text.startsWith(":")) {
+            chain = tokens[0].substring(1);
+        } else if (tokens.length > 1 && (tokens[0].equals("-A") || tokens[0].equals("-I") || tokens[0].equals("-X"))) {
+            chain = tokens[1];
+        }
+        if (chain == null) {
+            return null;
+        }
+        boolean perService = ChainNames.isServiceChain(chain);
+        String withNewline = text + "\n";
+        for (Map.Entry<ServicePortName, IptablesRenderer.ServiceMemo> e : input.memo().entrySet()) {
+            IptablesRenderer.ServiceMemo m = e.getValue();
+            if (perService ? m.chains().contains(chain) : ownsTopRule(m, withNewline)) {
+                return e.getKey();
+            }
+        }
+        return null;
+    }
+
+    private static boolean ownsTopRule(IptablesRenderer.ServiceMemo m, String line) {
+        for (String[] r : m.filterTop()) {
+            if (r[1].equals(line)) {
+                return true;
+            }
+        }
+        for (String[] r : m.natTop()) {
+            if (r[1].equals(line)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The failing line with two lines around it, for the log. */

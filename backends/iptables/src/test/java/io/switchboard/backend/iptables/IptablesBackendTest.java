@@ -30,15 +30,30 @@ class IptablesBackendTest {
     private int failRestores;
     private boolean canaryPresent = true;
     private final List<String> failures = new ArrayList<>();
+    /** Restore input lines holding this text are rejected, as the kernel rejects a bad rule. */
+    private String rejectLinesWith;
+    private final List<int[]> rejectedCounts = new ArrayList<>();
 
     private final CommandRunner fake = (cmd, stdin, timeout) -> {
         commands.add(cmd);
         String tool = cmd.get(0);
         if (tool.endsWith("-restore")) {
             restores.add(stdin);
+            if (rejectLinesWith != null) {
+                String[] lines = stdin.split("\n");
+                for (int i = 0; i < lines.length; i++) {
+                    if (lines[i].contains(rejectLinesWith)) {
+                        return new CommandRunner.Result(2, "", "iptables-restore v1.8.9 (nf_tables): host/network `"
+                                + rejectLinesWith + "' not found\nError occurred at line: " + (i + 1) + "\n");
+                    }
+                }
+            }
             if (failRestores > 0) {
                 failRestores--;
-                return new CommandRunner.Result(2, "", "iptables-restore v1.8.9 (nf_tables): Chain 'X' does not exist\nError occurred at line: 5\n");
+                // failures reported at a COMMIT belong to no single service: the whole family fails
+                int commit = List.of(stdin.split("\n")).lastIndexOf("COMMIT") + 1;
+                return new CommandRunner.Result(2, "", "iptables-restore v1.8.9 (nf_tables): Chain 'X' does not exist\nError occurred at line: "
+                        + commit + "\n");
             }
             return new CommandRunner.Result(0, "", "");
         }
@@ -55,6 +70,11 @@ class IptablesBackendTest {
         @Override
         public void restoreFailure(IpFamily family, boolean partial) {
             failures.add(family.kubernetesName() + (partial ? " partial" : " full"));
+        }
+
+        @Override
+        public void rejectedServicePorts(IpFamily family, int count, int newlyRejected) {
+            rejectedCounts.add(new int[]{count, newlyRejected});
         }
     };
 
@@ -142,5 +162,66 @@ class IptablesBackendTest {
         s.slice("ns1/a", "p80", Protocol.TCP, 80, "10.180.0.7");
         backend.sync(s.partialSnapshot());
         assertThat(restores.get(0)).contains("*mangle\n:KUBE-PROXY-CANARY", ":KUBE-SERVICES", "*filter");
+    }
+
+    @Test
+    void aServiceWhoseRulesTheKernelRejectsIsLeftOutAndEveryOtherServiceIsApplied() throws Exception {
+        IptablesBackend backend = backend();
+        Scenario s = scenario().svc("ns1/bad", "p80", Protocol.TCP, 80, "172.30.0.66", b -> { })
+                .slice("ns1/bad", "p80", Protocol.TCP, 80, "10.180.0.66")
+                .svc("ns1/z", "p80", Protocol.TCP, 80, "172.30.0.9", b -> { })
+                .slice("ns1/z", "p80", Protocol.TCP, 80, "10.180.0.9");
+        rejectLinesWith = "10.180.0.66";
+        backend.sync(s.fullSnapshot());
+        // first try rejected at a KUBE-SEP line of ns1/bad; the second, without it, applied
+        assertThat(restores).hasSize(2);
+        String applied = restores.get(1);
+        assertThat(applied).contains("-d 172.30.0.1 ", "-d 172.30.0.9 ", "10.180.0.1:80", "10.180.0.9:80")
+                .doesNotContain("172.30.0.66", "10.180.0.66");
+        assertThat(failures).containsExactly("IPv4 full");
+        assertThat(rejectedCounts).last().isEqualTo(new int[]{1, 1});
+
+        // a partial sync for another service retries the rejected one, which is rejected again
+        restores.clear();
+        s.slice("ns1/a", "p80", Protocol.TCP, 80, "10.180.0.2");
+        backend.sync(s.partialSnapshot());
+        assertThat(restores).hasSize(2);
+        assertThat(restores.get(0)).contains("10.180.0.66");
+        assertThat(restores.get(1)).contains("10.180.0.2:80").doesNotContain("10.180.0.66");
+        assertThat(rejectedCounts).last().isEqualTo(new int[]{1, 0});
+
+        // once its rules are acceptable it is programmed with the next sync, alone
+        restores.clear();
+        s.slice("ns1/bad", "p80", Protocol.TCP, 80, "10.180.0.67");
+        backend.sync(s.partialSnapshot());
+        assertThat(restores).hasSize(1);
+        assertThat(restores.get(0)).contains("-d 172.30.0.66 ", "10.180.0.67:80").doesNotContain("10.180.0.2:80");
+        assertThat(rejectedCounts).last().isEqualTo(new int[]{0, 0});
+    }
+
+    @Test
+    void aRejectedLineThatBelongsToNoServiceFailsTheFamilyAsBefore() throws Exception {
+        IptablesBackend backend = backend();
+        Scenario s = scenario();
+        rejectLinesWith = "KUBE-MARK-MASQ -j MARK";
+        assertThatThrownBy(() -> backend.sync(s.fullSnapshot())).isInstanceOf(SyncException.class);
+        assertThat(restores).hasSize(1);
+        assertThat(failures).containsExactly("IPv4 full");
+    }
+
+    @Test
+    void culpritIsFoundFromServiceChainsAndFromTopLevelRules() {
+        Scenario s = scenario().svc("ns1/b", "p80", Protocol.TCP, 80, "172.30.0.2", b -> { })
+                .slice("ns1/b", "p80", Protocol.TCP, 80, "10.180.0.2");
+        RestoreInput in = IptablesRenderer.render(s.fullSnapshot(), s.settings(Set.of(), List.of()));
+        String text = in.text();
+        List<String> lines = List.of(text.split("\n"));
+        int sep = 1 + lines.indexOf(lines.stream().filter(l -> l.contains("DNAT --to-destination 10.180.0.2:80")).findFirst().orElseThrow());
+        int top = 1 + lines.indexOf(lines.stream().filter(l -> l.startsWith("-A KUBE-SERVICES") && l.contains("172.30.0.2 ")).findFirst().orElseThrow());
+        int commit = 1 + lines.indexOf("COMMIT");
+        assertThat(IptablesBackend.culprit(in, text, sep)).hasToString("ns1/b:p80");
+        assertThat(IptablesBackend.culprit(in, text, top)).hasToString("ns1/b:p80");
+        assertThat(IptablesBackend.culprit(in, text, commit)).isNull();
+        assertThat(IptablesBackend.culprit(in, text, 0)).isNull();
     }
 }
