@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** The real switchboard process, started inside a namespace with {@code ip netns exec}. */
@@ -16,6 +17,11 @@ final class SwitchboardProcess implements AutoCloseable {
     final Path log;
 
     SwitchboardProcess(String ns, Path log, String... args) throws IOException {
+        this(ns, log, Map.of(), args);
+    }
+
+    /** With extra environment variables ({@code PATH} entries are put in front of the inherited path). */
+    SwitchboardProcess(String ns, Path log, Map<String, String> env, String... args) throws IOException {
         if (!Files.exists(JAR)) {
             throw new IllegalStateException(JAR + " is missing; build it with ./mvnw -DskipTests install");
         }
@@ -23,8 +29,10 @@ final class SwitchboardProcess implements AutoCloseable {
         cmd.addAll(List.of(args));
         Files.createDirectories(log.getParent());
         this.log = log;
-        this.process = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.to(log.toFile())).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
+        env.forEach((k, v) -> pb.environment().merge(k, v, (old, extra) -> k.equals("PATH") ? extra + ":" + old : extra));
+        this.process = pb.start();
     }
 
     boolean alive() {
@@ -39,10 +47,13 @@ final class SwitchboardProcess implements AutoCloseable {
         }
     }
 
-    /** SIGTERM, then wait. */
+    /**
+     * SIGTERM to switchboard alone ({@code ip netns exec} execs java, so that is the JVM), then wait;
+     * a tool it is running (an iptables-restore) finishes as it would on a node. Whatever is left
+     * after 30 s is killed.
+     */
     @Override
     public void close() {
-        process.toHandle().descendants().forEach(ProcessHandle::destroy);
         process.destroy();
         try {
             if (!process.waitFor(30, TimeUnit.SECONDS)) {

@@ -417,11 +417,13 @@ public final class IptablesBackend implements ProxyBackend {
             if (svc.healthCheckNodePort() == 0) {
                 continue;
             }
+            // in dual-stack a pod has an endpoint in each family: count one family's, not the sum
+            // (kube-proxy's families share one health server, and each reports its own count)
             int local = 0;
             for (IpFamily f : ctx.families()) {
                 EndpointSelection sel = snapshot.selections(f).get(e.getKey());
                 if (sel != null) {
-                    local += sel.localEndpoints().size();
+                    local = Math.max(local, sel.localEndpoints().size());
                 }
             }
             int count = local;
