@@ -81,6 +81,10 @@ public final class SwitchboardCommand implements Callable<Integer> {
     String podInterfaceNamePrefix;
     @Option(names = "--config-sync-period", description = "informer resync period (default 15m0s)")
     String configSyncPeriod;
+    @Option(names = "--proxy-port-range", description = "userspace mode: host ports for the proxy, begin-end or begin+offset (default: the kernel's choice)")
+    String proxyPortRange;
+    @Option(names = "--udp-timeout", description = "userspace mode: idle time after which a UDP session ends (default 250ms)")
+    String udpTimeout;
     @Option(names = "--oom-score-adj", description = "OOM score adjustment (-1000..1000)")
     Integer oomScoreAdj;
     @Option(names = "--conntrack-max-per-core", description = "conntrack entries per CPU")
@@ -159,6 +163,8 @@ public final class SwitchboardCommand implements Callable<Integer> {
         m.put("detectLocal.interfaceNamePrefix", podInterfaceNamePrefix);
         m.put("configSyncPeriod", duration("--config-sync-period", configSyncPeriod));
         m.put("oomScoreAdj", oomScoreAdj);
+        m.put("portRange", proxyPortRange);
+        m.put("udpIdleTimeout", duration("--udp-timeout", udpTimeout));
         m.put("conntrack.maxPerCore", conntrackMaxPerCore);
         m.put("conntrack.min", conntrackMin);
         m.put("conntrack.tcpEstablishedTimeout", duration("--conntrack-tcp-timeout-established", conntrackTcpEstablished));

@@ -159,9 +159,37 @@ public final class ConfigValidator {
         }
         @SuppressWarnings("unchecked")
         Map<String, Boolean> gates = raw.has("featureGates") ? (Map<String, Boolean>) raw.get("featureGates") : Map.of();
+        ProxyConfig.Userspace userspace = userspace(str(raw, "portRange", ""),
+                duration(raw, "udpIdleTimeout", ProxyConfig.Userspace.DEFAULT.udpIdleTimeout()));
         return new ProxyConfig(mode, client, str(raw, "hostnameOverride", "").trim(), bindAddress, healthz, metrics,
                 clusterCidrs, detect, detectLocal, nodePortAddresses, iptables, ipvs, nft, conntrack, configSync, oom,
-                gates, new ProxyConfig.Logging(verbosity, format));
+                gates, new ProxyConfig.Logging(verbosity, format), userspace);
+    }
+
+    /** {@code portRange}: empty, {@code begin-end} or {@code begin+offset} (kube-proxy's forms). */
+    static ProxyConfig.Userspace userspace(String portRange, Duration udpIdle) {
+        if (udpIdle.isNegative() || udpIdle.isZero()) {
+            throw invalid("udpIdleTimeout", GoDuration.format(udpIdle), "must be greater than 0");
+        }
+        String r = portRange.strip();
+        if (r.isEmpty()) {
+            return new ProxyConfig.Userspace(0, 0, udpIdle);
+        }
+        int sep = Math.max(r.indexOf('-'), r.indexOf('+'));
+        try {
+            if (sep <= 0) {
+                throw new NumberFormatException();
+            }
+            int begin = Integer.parseInt(r.substring(0, sep).strip());
+            int second = Integer.parseInt(r.substring(sep + 1).strip());
+            int end = r.charAt(sep) == '+' ? begin + second : second;
+            if (begin < 1 || end > 65535 || end < begin) {
+                throw invalid("portRange", portRange, "ports must be within [1, 65535] and begin <= end");
+            }
+            return new ProxyConfig.Userspace(begin, end, udpIdle);
+        } catch (NumberFormatException e) {
+            throw invalid("portRange", portRange, "want begin-end or begin+offset, e.g. 30000-32767");
+        }
     }
 
     /** The IP families the cluster CIDRs (or the bind address) imply; IPv4 if nothing says otherwise. */

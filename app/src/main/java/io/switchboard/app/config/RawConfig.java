@@ -83,6 +83,7 @@ public final class RawConfig {
         FIELDS.put("conntrack.udpStreamTimeout", Kind.DURATION);
         FIELDS.put("configSyncPeriod", Kind.DURATION);
         FIELDS.put("portRange", Kind.STRING);
+        FIELDS.put("udpIdleTimeout", Kind.DURATION);
         FIELDS.put("logging", Kind.OBJECT);
         FIELDS.put("logging.format", Kind.STRING);
         FIELDS.put("logging.flushFrequency", Kind.ANY);

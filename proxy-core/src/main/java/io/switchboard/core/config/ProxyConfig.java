@@ -29,12 +29,25 @@ public record ProxyConfig(
         Duration configSyncPeriod,
         Integer oomScoreAdj,
         Map<String, Boolean> featureGates,
-        Logging logging) {
+        Logging logging,
+        Userspace userspace) {
 
     public ProxyConfig {
         clusterCidrs = List.copyOf(clusterCidrs);
         nodePortAddresses = List.copyOf(nodePortAddresses);
         featureGates = Map.copyOf(featureGates);
+        userspace = userspace == null ? Userspace.DEFAULT : userspace;
+    }
+
+    /** Without the userspace mode's settings (their defaults apply). */
+    public ProxyConfig(String mode, ClientConnection clientConnection, String hostnameOverride, String bindAddress,
+                       String healthzBindAddress, String metricsBindAddress, List<Cidr> clusterCidrs,
+                       DetectLocalMode detectLocalMode, DetectLocal detectLocal, List<String> nodePortAddresses,
+                       Iptables iptables, Ipvs ipvs, Nftables nftables, Conntrack conntrack, Duration configSyncPeriod,
+                       Integer oomScoreAdj, Map<String, Boolean> featureGates, Logging logging) {
+        this(mode, clientConnection, hostnameOverride, bindAddress, healthzBindAddress, metricsBindAddress, clusterCidrs,
+                detectLocalMode, detectLocal, nodePortAddresses, iptables, ipvs, nftables, conntrack, configSyncPeriod,
+                oomScoreAdj, featureGates, logging, Userspace.DEFAULT);
     }
 
     /** The sync period of the chosen mode (drives the health timeout and the runner). */
@@ -116,5 +129,14 @@ public record ProxyConfig(
 
     /** {@code logging}: klog verbosity and the output format ({@code text} or {@code json}). */
     public record Logging(int verbosity, String format) {
+    }
+
+    /**
+     * The userspace mode: {@code portRange} (proxy ports from {@code portMin} to {@code portMax};
+     * both 0 = the kernel's choice) and {@code udpIdleTimeout} (a UDP session ends after this long
+     * without traffic; kube-proxy's default 250ms).
+     */
+    public record Userspace(int portMin, int portMax, Duration udpIdleTimeout) {
+        public static final Userspace DEFAULT = new Userspace(0, 0, Duration.ofMillis(250));
     }
 }
