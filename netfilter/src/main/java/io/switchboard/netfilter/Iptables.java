@@ -103,6 +103,26 @@ public final class Iptables {
         return r.ok();
     }
 
+    /**
+     * Checks that the tools run for each family and can read the nat table: the version lines
+     * ({@code "iptables v1.8.9 (nf_tables) (IPv4)"}, primary family first), or an exception
+     * naming the tool that cannot be used.
+     */
+    public List<String> probe(java.util.Set<IpFamily> families) throws IOException {
+        List<String> out = new java.util.ArrayList<>();
+        for (IpFamily f : new java.util.TreeSet<>(families)) {
+            try {
+                String v = version(f);
+                save(f, "nat");
+                out.add(v + " (" + f.kubernetesName() + ")");
+            } catch (IOException e) {
+                throw new IOException("cannot use " + (f == IpFamily.IPV4 ? "iptables" : "ip6tables")
+                        + " (is it installed, and does the process have CAP_NET_ADMIN?): " + e.getMessage(), e);
+            }
+        }
+        return out;
+    }
+
     /** The tool's version line, or an exception saying why it cannot run. */
     public String version(IpFamily family) throws IOException {
         CommandRunner.Result r = runner.run(List.of(tool(family, ""), "--version"), null, Duration.ofSeconds(10));

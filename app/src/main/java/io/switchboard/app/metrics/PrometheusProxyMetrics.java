@@ -46,6 +46,11 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
     private final Counter conntrackDeleted;
     private final Counter malformed;
     private final Gauge rejectedPorts;
+    private final Gauge userspaceOpen;
+    private final Counter userspaceBytes;
+    private final Counter userspaceConnectFailures;
+    private final Counter userspaceRetries;
+    private final Counter skippedPorts;
     private final Counter rejectedTotal;
 
     public PrometheusProxyMetrics(Set<IpFamily> families) {
@@ -92,6 +97,16 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
                 "Service ports left out of the rules because the kernel rejected them (retried every sync)", "ip_family");
         rejectedTotal = counter(r, "switchboard_service_port_rejections_total",
                 "Times a service port's rules were rejected by the kernel and left out", "ip_family");
+        userspaceOpen = gauge(r, "switchboard_userspace_open_connections",
+                "Userspace mode: open proxied TCP connections and UDP sessions", "protocol");
+        userspaceBytes = counter(r, "switchboard_userspace_bytes_total",
+                "Userspace mode: bytes proxied", "direction");
+        userspaceConnectFailures = counter(r, "switchboard_userspace_connect_failures_total",
+                "Userspace mode: failed connects to endpoints");
+        userspaceRetries = counter(r, "switchboard_userspace_connect_retries_total",
+                "Userspace mode: connects retried on another endpoint");
+        skippedPorts = counter(r, "switchboard_skipped_service_ports_total",
+                "Service ports the proxy mode cannot serve (e.g. SCTP in userspace mode)", "protocol");
 
         for (IpFamily f : families) {
             String fam = f.kubernetesName();
@@ -236,5 +251,28 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
         if (newlyRejected > 0) {
             rejectedTotal.labelValues(family.kubernetesName()).inc(newlyRejected);
         }
+    }
+
+    @Override
+    public void userspaceConnections(String protocol, int delta) {
+        userspaceOpen.labelValues(protocol).inc(delta);
+    }
+
+    @Override
+    public void userspaceBytes(String direction, long bytes) {
+        userspaceBytes.labelValues(direction).inc(bytes);
+    }
+
+    @Override
+    public void userspaceConnectFailure(boolean retried) {
+        userspaceConnectFailures.inc();
+        if (retried) {
+            userspaceRetries.inc();
+        }
+    }
+
+    @Override
+    public void skippedServicePort(String protocol) {
+        skippedPorts.labelValues(protocol).inc();
     }
 }

@@ -1,7 +1,12 @@
 package io.switchboard.netfilter.health;
 
 import com.sun.net.httpserver.HttpServer;
+import io.switchboard.core.model.IpFamily;
 import io.switchboard.core.model.NamespacedName;
+import io.switchboard.core.model.ServicePort;
+import io.switchboard.core.model.ServicePortName;
+import io.switchboard.core.sync.ProxySnapshot;
+import io.switchboard.core.topology.EndpointSelection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -11,6 +16,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -51,6 +57,32 @@ public final class ServiceHealthServers implements AutoCloseable {
      * Makes the set of listeners match: port → (service, local endpoint count). New ports start
      * listening, gone ones stop; a port that cannot be bound is logged and retried next time.
      */
+    /**
+     * The health servers a snapshot wants: healthCheckNodePort → (service, local endpoints). In
+     * dual-stack a pod has an endpoint in each family, so one family's count is reported, not the
+     * sum (kube-proxy's families share one health server and each reports its own count).
+     */
+    public static Map<Integer, Map.Entry<NamespacedName, Integer>> wanted(ProxySnapshot snapshot, Set<IpFamily> families) {
+        Map<Integer, Map.Entry<NamespacedName, Integer>> wanted = new HashMap<>();
+        for (Map.Entry<ServicePortName, ServicePort> e : snapshot.services().entrySet()) {
+            ServicePort svc = e.getValue();
+            if (svc.healthCheckNodePort() == 0) {
+                continue;
+            }
+            int local = 0;
+            for (IpFamily f : families) {
+                EndpointSelection sel = snapshot.selections(f).get(e.getKey());
+                if (sel != null) {
+                    local = Math.max(local, sel.localEndpoints().size());
+                }
+            }
+            int count = local;
+            wanted.merge(svc.healthCheckNodePort(), Map.entry(e.getKey().service(), count),
+                    (a, b) -> Map.entry(a.getKey(), Math.max(a.getValue(), b.getValue())));
+        }
+        return wanted;
+    }
+
     public synchronized void sync(Map<Integer, Map.Entry<NamespacedName, Integer>> wanted) {
         for (var it = servers.entrySet().iterator(); it.hasNext(); ) {
             var e = it.next();

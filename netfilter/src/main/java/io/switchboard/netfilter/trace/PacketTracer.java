@@ -2,6 +2,7 @@ package io.switchboard.netfilter.trace;
 
 import io.switchboard.core.model.Cidr;
 import io.switchboard.core.model.IpAddress;
+import io.switchboard.core.model.IpFamily;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -191,6 +192,15 @@ public final class PacketTracer {
                     out.add(new Step(st, true));
                     return out;
                 }
+                case "REDIRECT" -> {
+                    // to this host: the arriving interface's address (here: the first local address
+                    // of the family), or loopback for the node's own packets
+                    st.dst = redirectAddress(p);
+                    st.dport = Integer.parseInt(r.value("--to-ports"));
+                    st.dnatted = true;
+                    out.add(new Step(st, true));
+                    return out;
+                }
                 case "MASQUERADE", "SNAT" -> {
                     st.masqueraded = true;
                     out.add(new Step(st, true));
@@ -214,6 +224,15 @@ public final class PacketTracer {
         }
         out.add(new Step(st, false));
         return out;
+    }
+
+    private IpAddress redirectAddress(Packet p) {
+        IpFamily family = p.dst().family();
+        IpAddress loopback = IpAddress.parse(family == IpFamily.IPV4 ? "127.0.0.1" : "::1");
+        if (p.fromNode()) {
+            return loopback;
+        }
+        return localAddresses.stream().filter(a -> a.family() == family).sorted().findFirst().orElse(loopback);
     }
 
     private static void applyMark(RuleSet.Rule r, State st) {

@@ -35,6 +35,18 @@ public final class RuleSet {
 
     private final Map<String, Map<String, List<Rule>>> tables = new LinkedHashMap<>();
 
+    /** Rule arguments back as restore text, quoting arguments with spaces (comments). */
+    public static String join(List<String> args) {
+        StringBuilder sb = new StringBuilder();
+        for (String a : args) {
+            if (sb.length() > 0) {
+                sb.append(' ');
+            }
+            sb.append(a.indexOf(' ') >= 0 || a.isEmpty() ? "\"" + a + "\"" : a);
+        }
+        return sb.toString();
+    }
+
     public static RuleSet parse(String text) {
         RuleSet rs = new RuleSet();
         rs.apply(text);

@@ -60,6 +60,22 @@ public interface ProxyMetrics {
     default void rejectedServicePorts(IpFamily family, int count, int newlyRejected) {
     }
 
+    /** Userspace mode: proxied connections (TCP) or sessions (UDP) opened (+1) or closed (-1). */
+    default void userspaceConnections(String protocol, int delta) {
+    }
+
+    /** Userspace mode: bytes proxied, {@code direction} {@code to_endpoint} or {@code to_client}. */
+    default void userspaceBytes(String direction, long bytes) {
+    }
+
+    /** Userspace mode: a connect to an endpoint failed; {@code retried} when another endpoint is tried next. */
+    default void userspaceConnectFailure(boolean retried) {
+    }
+
+    /** A service port the mode cannot serve (e.g. SCTP in userspace mode) was skipped. */
+    default void skippedServicePort(String protocol) {
+    }
+
     /** An API object was malformed and skipped ({@code kind}: Service, EndpointSlice, Node). */
     default void malformedObject(String kind) {
     }

@@ -411,26 +411,7 @@ public final class IptablesBackend implements ProxyBackend {
     }
 
     private void syncHealthServers(ProxySnapshot snapshot) {
-        Map<Integer, Map.Entry<NamespacedName, Integer>> wanted = new HashMap<>();
-        for (Map.Entry<ServicePortName, ServicePort> e : snapshot.services().entrySet()) {
-            ServicePort svc = e.getValue();
-            if (svc.healthCheckNodePort() == 0) {
-                continue;
-            }
-            // in dual-stack a pod has an endpoint in each family: count one family's, not the sum
-            // (kube-proxy's families share one health server, and each reports its own count)
-            int local = 0;
-            for (IpFamily f : ctx.families()) {
-                EndpointSelection sel = snapshot.selections(f).get(e.getKey());
-                if (sel != null) {
-                    local = Math.max(local, sel.localEndpoints().size());
-                }
-            }
-            int count = local;
-            wanted.merge(svc.healthCheckNodePort(), Map.entry(e.getKey().service(), count),
-                    (a, b) -> Map.entry(a.getKey(), Math.max(a.getValue(), b.getValue())));
-        }
-        healthServers.sync(wanted);
+        healthServers.sync(ServiceHealthServers.wanted(snapshot, ctx.families()));
     }
 
     @Override
@@ -458,7 +439,7 @@ public final class IptablesBackend implements ProxyBackend {
                         for (RuleSet.Rule r : c.getValue()) {
                             String t = r.target();
                             if (t != null && t.startsWith("KUBE-")) {
-                                deletes.insert(0, "-D " + c.getKey() + " " + join(r.args()) + "\n");
+                                deletes.insert(0, "-D " + c.getKey() + " " + RuleSet.join(r.args()) + "\n");
                             }
                         }
                     }
@@ -476,17 +457,6 @@ public final class IptablesBackend implements ProxyBackend {
                 throw new SyncException("cleanup of " + family.kubernetesName() + " rules failed: " + e.getMessage(), e);
             }
         }
-    }
-
-    private static String join(List<String> args) {
-        StringBuilder sb = new StringBuilder();
-        for (String a : args) {
-            if (sb.length() > 0) {
-                sb.append(' ');
-            }
-            sb.append(a.indexOf(' ') >= 0 || a.isEmpty() ? "\"" + a + "\"" : a);
-        }
-        return sb.toString();
     }
 
     @Override

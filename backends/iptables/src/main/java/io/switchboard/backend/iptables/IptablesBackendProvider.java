@@ -4,7 +4,6 @@ import io.switchboard.core.backend.Availability;
 import io.switchboard.core.backend.BackendContext;
 import io.switchboard.core.backend.BackendProvider;
 import io.switchboard.core.backend.ProxyBackend;
-import io.switchboard.core.model.IpFamily;
 import io.switchboard.netfilter.CommandRunner;
 import io.switchboard.netfilter.Iptables;
 import io.switchboard.netfilter.conntrack.Conntrack;
@@ -13,7 +12,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.util.TreeSet;
 
 /** {@code --proxy-mode=iptables}. */
 public final class IptablesBackendProvider implements BackendProvider {
@@ -27,15 +25,10 @@ public final class IptablesBackendProvider implements BackendProvider {
     @Override
     public Availability probe(BackendContext context) {
         Iptables iptables = new Iptables(CommandRunner.SYSTEM, Iptables.detectFlavor(CommandRunner.SYSTEM));
-        for (IpFamily f : new TreeSet<>(context.families())) {
-            try {
-                String v = iptables.version(f);
-                iptables.save(f, "nat");
-                LOG.info("iptables mode: {} ({})", v, f.kubernetesName());
-            } catch (IOException e) {
-                return Availability.unavailable("cannot use " + (f == IpFamily.IPV4 ? "iptables" : "ip6tables")
-                        + " (is it installed, and does the process have CAP_NET_ADMIN?): " + e.getMessage());
-            }
+        try {
+            iptables.probe(context.families()).forEach(v -> LOG.info("iptables mode: {}", v));
+        } catch (IOException e) {
+            return Availability.unavailable(e.getMessage());
         }
         return Availability.AVAILABLE;
     }
