@@ -76,14 +76,19 @@ public final class DemoCommand implements Callable<Integer> {
                 out.printf("API server seeded with %d objects from demo/cluster.yaml%n", n);
             }
             Path log = Files.createTempFile("switchboard-demo", ".log");
-            proxy = new ProcessBuilder("ip", "netns", "exec", node, "java", "-jar", jar.toString(), "--master", api.url(),
+            List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", node, "java", "-jar", jar.toString(), "--master", api.url(),
                     "--hostname-override", "node", "--proxy-mode", mode, "--cluster-cidr", TestCluster.CLUSTER_CIDR,
                     "--iptables-min-sync-period", "100ms", "--healthz-bind-address", "127.0.0.1:10256",
-                    "--metrics-bind-address", "127.0.0.1:10249").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                    "--metrics-bind-address", "127.0.0.1:10249"));
+            if (mode.equals("userspace")) {
+                // portals DNAT to the node's IP: REDIRECT cannot reach Calico-style pods (no address on cali*)
+                cmd.addAll(List.of("--bind-address", TestCluster.NODE_IP));
+            }
+            proxy = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             out.printf("Started switchboard --proxy-mode=%s in the node namespace (log: %s)%n", mode, log);
             out.flush();
             long deadline = System.nanoTime() + 60_000_000_000L;
-            while (!Netns.exec(node, "iptables-save", "-t", "nat").contains("demo/web:http cluster IP")) {
+            while (!Netns.exec(node, "iptables-save", "-t", "nat").contains("demo/web:http")) {
                 if (!proxy.isAlive() || System.nanoTime() > deadline) {
                     err.println("switchboard did not program the node:\n" + Files.readString(log));
                     return 1;
@@ -101,7 +106,8 @@ public final class DemoCommand implements Callable<Integer> {
             out.println();
             out.println("iptables-save -t nat in the node (service rules):");
             for (String line : Netns.exec(node, "iptables-save", "-t", "nat").split("\n")) {
-                if (line.startsWith("-A KUBE-SERVICES") || line.startsWith("-A KUBE-SVC-") || line.startsWith("-A KUBE-NODEPORTS")) {
+                if (line.startsWith("-A KUBE-SERVICES") || line.startsWith("-A KUBE-SVC-") || line.startsWith("-A KUBE-NODEPORTS")
+                        || line.startsWith("-A KUBE-PORTALS-") || line.startsWith("-A KUBE-NODEPORT-")) {
                     out.println("  " + line);
                 }
             }

@@ -15,7 +15,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Tiny servers and clients for traffic tests. The TCP server greets each connection with its name
- * and then answers every line with "name line"; it also answers HTTP GETs with its name. The UDP
+ * and then answers every line with "name line" ("WHO" with "name clientAddress", the address it
+ * sees); it also answers HTTP GETs with its name. The UDP
  * server answers every datagram with its name.
  */
 public final class Echo {
@@ -72,7 +73,9 @@ public final class Echo {
                     out.write(body);
                     return;
                 }
-                out.write((name + " " + line + "\n").getBytes(StandardCharsets.UTF_8));
+                // "WHO" asks for the client address this server sees
+                String answer = line.equals("WHO") ? c.getInetAddress().getHostAddress() : line;
+                out.write((name + " " + answer + "\n").getBytes(StandardCharsets.UTF_8));
                 out.flush();
             }
         } catch (IOException e) {
@@ -117,6 +120,23 @@ public final class Echo {
                 return "TIMEOUT";
             } catch (IOException e) {
                 return "ERROR: " + e.getMessage();
+            }
+        });
+    }
+
+    /** Connects from a namespace and returns the address the server saw as the client's, or an error text. */
+    public static String tcpWho(String ns, String ip, int port, int timeoutMs) {
+        return Netns.call(ns, () -> {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(InetAddress.getByName(ip), port), timeoutMs);
+                s.setSoTimeout(timeoutMs);
+                BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+                String name = in.readLine();
+                s.getOutputStream().write("WHO\n".getBytes(StandardCharsets.UTF_8));
+                String answer = in.readLine();
+                return answer == null ? "ERROR: closed" : answer.substring(name.length() + 1);
+            } catch (IOException e) {
+                return "ERROR: " + e;
             }
         });
     }
