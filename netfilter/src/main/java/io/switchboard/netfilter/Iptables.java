@@ -123,6 +123,40 @@ public final class Iptables {
         return out;
     }
 
+    /**
+     * Removes chains from the kernel: every chain of {@code tables} that {@code ours} accepts is
+     * flushed and deleted, and every rule elsewhere that jumps to one is deleted, in one restore.
+     * Does nothing when there is nothing to remove.
+     */
+    public void removeChains(IpFamily family, List<String> tables, java.util.function.Predicate<String> ours)
+            throws IOException, RestoreException {
+        io.switchboard.netfilter.trace.RuleSet kernel = io.switchboard.netfilter.trace.RuleSet.parse(save(family, null));
+        StringBuilder in = new StringBuilder();
+        for (String table : tables) {
+            StringBuilder deletes = new StringBuilder();
+            StringBuilder flushes = new StringBuilder();
+            for (var c : kernel.table(table).entrySet()) {
+                if (ours.test(c.getKey())) {
+                    flushes.append(':').append(c.getKey()).append(" - [0:0]\n");
+                    deletes.append("-X ").append(c.getKey()).append('\n');
+                    continue;
+                }
+                for (var r : c.getValue()) {
+                    String t = r.target();
+                    if (t != null && ours.test(t)) {
+                        deletes.insert(0, "-D " + c.getKey() + " " + io.switchboard.netfilter.trace.RuleSet.join(r.args()) + "\n");
+                    }
+                }
+            }
+            if (flushes.length() + deletes.length() > 0) {
+                in.append('*').append(table).append('\n').append(flushes).append(deletes).append("COMMIT\n");
+            }
+        }
+        if (in.length() > 0) {
+            restore(family, in.toString());
+        }
+    }
+
     /** The tool's version line, or an exception saying why it cannot run. */
     public String version(IpFamily family) throws IOException {
         CommandRunner.Result r = runner.run(List.of(tool(family, ""), "--version"), null, Duration.ofSeconds(10));

@@ -48,6 +48,9 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
     private final Gauge rejectedPorts;
     private final Gauge userspaceOpen;
     private final Counter userspaceBytes;
+    /** Called on every proxied read: the two data points are looked up once. */
+    private final io.prometheus.metrics.core.datapoints.CounterDataPoint bytesToEndpoint;
+    private final io.prometheus.metrics.core.datapoints.CounterDataPoint bytesToClient;
     private final Counter userspaceConnectFailures;
     private final Counter userspaceRetries;
     private final Counter skippedPorts;
@@ -101,6 +104,8 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
                 "Userspace mode: open proxied TCP connections and UDP sessions", "protocol");
         userspaceBytes = counter(r, "switchboard_userspace_bytes_total",
                 "Userspace mode: bytes proxied", "direction");
+        bytesToEndpoint = userspaceBytes.labelValues("to_endpoint");
+        bytesToClient = userspaceBytes.labelValues("to_client");
         userspaceConnectFailures = counter(r, "switchboard_userspace_connect_failures_total",
                 "Userspace mode: failed connects to endpoints");
         userspaceRetries = counter(r, "switchboard_userspace_connect_retries_total",
@@ -260,7 +265,11 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
 
     @Override
     public void userspaceBytes(String direction, long bytes) {
-        userspaceBytes.labelValues(direction).inc(bytes);
+        switch (direction) {
+            case "to_endpoint" -> bytesToEndpoint.inc(bytes);
+            case "to_client" -> bytesToClient.inc(bytes);
+            default -> userspaceBytes.labelValues(direction).inc(bytes);
+        }
     }
 
     @Override

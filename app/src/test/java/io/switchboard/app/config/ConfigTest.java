@@ -98,6 +98,14 @@ class ConfigTest {
     }
 
     @Test
+    void userspaceSettingsComeFromFlagsWithKubeProxysDefaults() {
+        assertThat(fromArgs().userspace()).isEqualTo(new ProxyConfig.Userspace(0, 0, Duration.ofMillis(250)));
+        ProxyConfig c = fromArgs("--proxy-mode=userspace", "--proxy-port-range", "30000+100", "--udp-timeout", "2s");
+        assertThat(c.userspace()).isEqualTo(new ProxyConfig.Userspace(30000, 30100, Duration.ofSeconds(2)));
+        assertThat(fromArgs("--proxy-port-range=40000-40010").userspace().portMax()).isEqualTo(40010);
+    }
+
+    @Test
     void primaryFamilyInDualStackFollowsBindAddressThenTheFirstClusterCidr() {
         assertThat(ConfigValidator.primaryFamily(fromArgs("--cluster-cidr", "10.244.0.0/16,fd00:10:244::/48")))
                 .isEqualTo(IpFamily.IPV4);
@@ -148,6 +156,10 @@ class ConfigTest {
             "--ipvs-scheduler=fastest|ipvs.scheduler: \"fastest\"",
             "--logging-format=xml|logging.format: \"xml\"",
             "--feature-gates=A=maybe|--feature-gates: \"A=maybe\"",
+            "--proxy-port-range=9000-8000|portRange: \"9000-8000\"",
+            "--proxy-port-range=lots|portRange: \"lots\": want begin-end or begin+offset",
+            "--proxy-port-range=65000+1000|portRange: \"65000+1000\": ports must be within [1, 65535]",
+            "--udp-timeout=0s|udpIdleTimeout: \"0s\": must be greater than 0",
     })
     void badFlagsNameTheField(String arg, String message) {
         assertThatThrownBy(() -> fromArgs(arg)).isInstanceOf(ConfigException.class).hasMessageContaining(message);

@@ -417,42 +417,8 @@ public final class IptablesBackend implements ProxyBackend {
     @Override
     public void cleanup() throws SyncException {
         for (IpFamily family : new TreeSet<>(ctx.families().isEmpty() ? Set.of(IpFamily.IPV4) : ctx.families())) {
-            RuleSet kernel;
             try {
-                kernel = RuleSet.parse(iptables.save(family, null));
-            } catch (IOException e) {
-                throw new SyncException("cannot read " + family.kubernetesName() + " rules: " + e.getMessage(), e);
-            }
-            StringBuilder in = new StringBuilder();
-            for (String table : List.of("mangle", "filter", "nat")) {
-                Map<String, List<RuleSet.Rule>> chains = kernel.table(table);
-                if (chains.isEmpty()) {
-                    continue;
-                }
-                StringBuilder deletes = new StringBuilder();
-                StringBuilder flushes = new StringBuilder();
-                for (Map.Entry<String, List<RuleSet.Rule>> c : chains.entrySet()) {
-                    if (c.getKey().startsWith("KUBE-")) {
-                        flushes.append(':').append(c.getKey()).append(" - [0:0]\n");
-                        deletes.append("-X ").append(c.getKey()).append('\n');
-                    } else {
-                        for (RuleSet.Rule r : c.getValue()) {
-                            String t = r.target();
-                            if (t != null && t.startsWith("KUBE-")) {
-                                deletes.insert(0, "-D " + c.getKey() + " " + RuleSet.join(r.args()) + "\n");
-                            }
-                        }
-                    }
-                }
-                if (flushes.length() + deletes.length() > 0) {
-                    in.append('*').append(table).append('\n').append(flushes).append(deletes).append("COMMIT\n");
-                }
-            }
-            if (in.length() == 0) {
-                continue;
-            }
-            try {
-                iptables.restore(family, in.toString());
+                iptables.removeChains(family, List.of("mangle", "filter", "nat"), chain -> chain.startsWith("KUBE-"));
             } catch (Iptables.RestoreException | IOException e) {
                 throw new SyncException("cleanup of " + family.kubernetesName() + " rules failed: " + e.getMessage(), e);
             }

@@ -43,6 +43,12 @@ import java.util.concurrent.TimeUnit;
 final class TcpProxy implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TcpProxy.class);
     static final int MAX_TRIES = 3;
+    /**
+     * Reads grow up to 256 KiB for bulk flows (Netty's default stops at 64 KiB); a peer stops being
+     * read above 512 KiB queued for the other side and resumes below 256 KiB.
+     */
+    static final io.netty.channel.RecvByteBufAllocator RECV = new io.netty.channel.AdaptiveRecvByteBufAllocator(512, 16 * 1024, 256 * 1024);
+    static final io.netty.channel.WriteBufferWaterMark WATER_MARK = new io.netty.channel.WriteBufferWaterMark(256 * 1024, 512 * 1024);
     /** Bytes held from a client while its endpoint connection is being made. */
     static final int PENDING_LIMIT = 64 * 1024;
 
@@ -69,6 +75,8 @@ final class TcpProxy implements AutoCloseable {
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECV)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -112,6 +120,18 @@ final class TcpProxy implements AutoCloseable {
     static void readMore(Channel ch) {
         if (ch.isActive() && !(ch instanceof DuplexChannel d && d.isInputShutdown())) {
             ch.read();
+        }
+    }
+
+    /**
+     * Turns reading on or off. While on, epoll keeps its read interest and no call is needed per
+     * read; turning it on after the other side's FIN is skipped (nothing is left to read).
+     */
+    static void autoRead(Channel ch, boolean on) {
+        if (!on) {
+            ch.config().setAutoRead(false);
+        } else if (ch.isActive() && !(ch instanceof DuplexChannel d && d.isInputShutdown()) && !ch.config().isAutoRead()) {
+            ch.config().setAutoRead(true);
         }
     }
 
@@ -185,6 +205,8 @@ final class TcpProxy implements AutoCloseable {
                     .option(ChannelOption.AUTO_READ, false)
                     .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, RECV)
+                    .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                     .handler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {
@@ -215,8 +237,8 @@ final class TcpProxy implements AutoCloseable {
                             if (fin) {
                                 back.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(x -> ((DuplexChannel) back).shutdownOutput());
                             }
-                            readMore(front);
-                            readMore(back);
+                            autoRead(front, true);
+                            autoRead(back, true);
                             return;
                         }
                         boolean again = tried.size() < MAX_TRIES && balancer.pick(family, client.getAddress(), tried) != null;
@@ -271,17 +293,18 @@ final class TcpProxy implements AutoCloseable {
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
             peer.flush();
-            if (peer.isWritable()) {
-                readMore(ctx.channel());
+            if (!peer.isWritable()) {
+                // the peer's outbound buffer is above its high-water mark: stop reading this side
+                // until channelWritabilityChanged on the peer resumes it
+                autoRead(ctx.channel(), false);
             }
-            // else: channelWritabilityChanged on the peer resumes reading here
         }
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             // this channel drained below its low-water mark: read the peer again
             if (ctx.channel().isWritable() && peer.isActive()) {
-                readMore(peer);
+                autoRead(peer, true);
             }
             ctx.fireChannelWritabilityChanged();
         }

@@ -22,7 +22,23 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 record Transport(String name, IoHandlerFactory handlers, Class<? extends ServerSocketChannel> serverChannel,
                  Class<? extends SocketChannel> socketChannel, Class<? extends DatagramChannel> datagramChannel) {
 
+    /** Environment variable that forces a transport: {@code epoll}, {@code io_uring} or {@code nio}. */
+    static final String FORCE = "SWITCHBOARD_USERSPACE_TRANSPORT";
+
     static Transport best() {
+        String forced = System.getenv(FORCE);
+        if ("nio".equals(forced)) {
+            return nio();
+        }
+        if ("io_uring".equals(forced)) {
+            if (!io.netty.channel.uring.IoUring.isAvailable()) {
+                throw new IllegalStateException(FORCE + "=io_uring, but io_uring is unavailable: "
+                        + io.netty.channel.uring.IoUring.unavailabilityCause());
+            }
+            return new Transport("io_uring", io.netty.channel.uring.IoUringIoHandler.newFactory(),
+                    io.netty.channel.uring.IoUringServerSocketChannel.class, io.netty.channel.uring.IoUringSocketChannel.class,
+                    io.netty.channel.uring.IoUringDatagramChannel.class);
+        }
         if (Epoll.isAvailable()) {
             return new Transport("epoll", EpollIoHandler.newFactory(), EpollServerSocketChannel.class,
                     EpollSocketChannel.class, EpollDatagramChannel.class);

@@ -367,37 +367,8 @@ public final class UserspaceBackend implements ProxyBackend {
         Set<String> chains = Set.of(PortalRenderer.PORTALS_CONTAINER, PortalRenderer.PORTALS_HOST,
                 PortalRenderer.NODEPORT_CONTAINER, PortalRenderer.NODEPORT_HOST, PortalRenderer.SERVICES);
         for (IpFamily family : new TreeSet<>(ctx.families().isEmpty() ? Set.of(IpFamily.IPV4) : ctx.families())) {
-            StringBuilder in = new StringBuilder();
-            for (String table : List.of("nat", "filter")) {
-                RuleSet kernel;
-                try {
-                    kernel = RuleSet.parse(iptables.save(family, table));
-                } catch (IOException e) {
-                    throw new SyncException("cannot read " + family.kubernetesName() + " rules: " + e.getMessage(), e);
-                }
-                StringBuilder deletes = new StringBuilder();
-                StringBuilder flushes = new StringBuilder();
-                for (Map.Entry<String, List<RuleSet.Rule>> c : kernel.table(table).entrySet()) {
-                    if (chains.contains(c.getKey())) {
-                        flushes.append(':').append(c.getKey()).append(" - [0:0]\n");
-                        deletes.append("-X ").append(c.getKey()).append('\n');
-                        continue;
-                    }
-                    for (RuleSet.Rule r : c.getValue()) {
-                        if (chains.contains(r.target())) {
-                            deletes.insert(0, "-D " + c.getKey() + " " + RuleSet.join(r.args()) + "\n");
-                        }
-                    }
-                }
-                if (flushes.length() + deletes.length() > 0) {
-                    in.append('*').append(table).append('\n').append(flushes).append(deletes).append("COMMIT\n");
-                }
-            }
-            if (in.length() == 0) {
-                continue;
-            }
             try {
-                iptables.restore(family, in.toString());
+                iptables.removeChains(family, List.of("nat", "filter"), chains::contains);
             } catch (Iptables.RestoreException | IOException e) {
                 throw new SyncException("cleanup of " + family.kubernetesName() + " portal rules failed: " + e.getMessage(), e);
             }
