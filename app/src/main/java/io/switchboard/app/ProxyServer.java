@@ -130,11 +130,12 @@ public final class ProxyServer implements AutoCloseable {
         ProxyBackend backend = provider.create(ctx);
         ProxyController controller = new ProxyController(backend, families, node, metrics, health, clock,
                 config.minSyncPeriod(), config.syncPeriod(), ProxyController.DEFAULT_FULL_SYNC_PERIOD);
-        KubernetesClient client = ClusterWatcher.connect(config.clientConnection().kubeconfig(), master);
+        KubernetesClient client = ClusterWatcher.connect(config.clientConnection().kubeconfig(), master, metrics);
         ClusterWatcher watcher = new ClusterWatcher(client, node, config.configSyncPeriod(), controller, controller,
                 controller, metrics, serverSideSelectors);
         controller.runner().start();
         watcher.start();
+        watcher.recordStartEvent(config.mode());
         IpFamily primary = ConfigValidator.primaryFamily(config);
         if (families.size() > 1) {
             LOG.info("running in dual-stack mode, primary ipFamily=\"{}\"", primary.kubernetesName());

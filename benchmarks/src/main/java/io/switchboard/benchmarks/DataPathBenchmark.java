@@ -174,6 +174,7 @@ public final class DataPathBenchmark {
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (!Files.readString(log).contains("sync done")) {
             if (!p.isAlive() || System.nanoTime() > deadline) {
+                stop(p);
                 throw new IllegalStateException(mode + " mode did not sync:\n" + Files.readString(log));
             }
             Thread.sleep(100);

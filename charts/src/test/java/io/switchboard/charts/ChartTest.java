@@ -143,6 +143,23 @@ class ChartTest {
     }
 
     @Test
+    void dashboardAndAlertsAreRenderedWhenAskedFor() throws Exception {
+        assertThat(render()).noneMatch(o -> o.getKind().equals("PrometheusRule"))
+                .noneMatch(o -> o.getMetadata().getName().endsWith("-dashboard"));
+        List<HasMetadata> objs = render("metrics.grafanaDashboard.enabled=true", "metrics.prometheusRule.enabled=true",
+                "metrics.podMonitor.enabled=true");
+        ConfigMap dash = objs.stream().filter(o -> o instanceof ConfigMap && o.getMetadata().getName().endsWith("-dashboard"))
+                .map(ConfigMap.class::cast).findFirst().orElseThrow();
+        assertThat(dash.getMetadata().getLabels()).containsEntry("grafana_dashboard", "1");
+        assertThat(dash.getData().get("switchboard.json")).contains("\"title\": \"Switchboard / Proxy\"", "rest_client_requests_total");
+        HasMetadata rule = objs.stream().filter(o -> o.getKind().equals("PrometheusRule")).findFirst().orElseThrow();
+        assertThat(io.fabric8.kubernetes.client.utils.Serialization.asYaml(rule)).contains("SwitchboardDown", "SwitchboardSyncFailing",
+                "SwitchboardRulesStale", "SwitchboardServicePortsRejected");
+        HasMetadata pm = objs.stream().filter(o -> o.getKind().equals("PodMonitor")).findFirst().orElseThrow();
+        assertThat(io.fabric8.kubernetes.client.utils.Serialization.asYaml(pm)).contains("targetLabel: \"job\"", "replacement: \"kube-proxy\"");
+    }
+
+    @Test
     void badValuesFail() {
         assertThatThrownBy(() -> render("config.mode=magic")).hasMessageContaining("mode");
         assertThatThrownBy(() -> render("config.iptables.masqueradeBit=40")).hasMessageContaining("masqueradeBit");

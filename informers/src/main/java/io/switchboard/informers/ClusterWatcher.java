@@ -77,6 +77,12 @@ public final class ClusterWatcher implements AutoCloseable {
      * kubeconfig lookup; {@code --master} overrides the server address.
      */
     public static KubernetesClient connect(String kubeconfig, String master) {
+        return connect(kubeconfig, master, new ProxyMetrics() {
+        });
+    }
+
+    /** As {@link #connect(String, String)}, with every request counted in client-go's REST client metrics. */
+    public static KubernetesClient connect(String kubeconfig, String master, ProxyMetrics metrics) {
         Config config;
         if (kubeconfig != null && !kubeconfig.isEmpty()) {
             try {
@@ -90,7 +96,30 @@ public final class ClusterWatcher implements AutoCloseable {
         if (master != null && !master.isEmpty()) {
             config.setMasterUrl(master);
         }
-        return new KubernetesClientBuilder().withConfig(config).build();
+        RestClientMetrics rest = new RestClientMetrics(metrics, System::nanoTime);
+        return new KubernetesClientBuilder().withConfig(config)
+                .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor(RestClientMetrics.NAME, rest)).build();
+    }
+
+    /**
+     * Posts a "Starting" event on this node, as kube-proxy does at start (source component
+     * kube-proxy, so event-based tooling keeps matching). Runs in the background; a failure is logged.
+     */
+    public void recordStartEvent(String mode) {
+        java.util.concurrent.CompletableFuture.runAsync(() -> {
+            String now = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+            var event = new io.fabric8.kubernetes.api.model.EventBuilder().withNewMetadata().withNamespace("default")
+                    .withName(nodeName + "." + Long.toHexString(System.nanoTime())).endMetadata()
+                    .withNewInvolvedObject().withKind("Node").withName(nodeName).withUid(nodeName).endInvolvedObject()
+                    .withReason("Starting").withMessage("Starting switchboard in " + mode + " mode.").withType("Normal")
+                    .withNewSource().withComponent("kube-proxy").withHost(nodeName).endSource()
+                    .withFirstTimestamp(now).withLastTimestamp(now).withCount(1).build();
+            try {
+                client.v1().events().inNamespace("default").resource(event).create();
+            } catch (RuntimeException e) {
+                LOG.warn("cannot post the start event for node {}: {}", nodeName, e.getMessage());
+            }
+        });
     }
 
     /** Starts the three informers; returns at once. Synced notifications arrive through the handlers. */

@@ -54,6 +54,10 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
     private final Counter userspaceConnectFailures;
     private final Counter userspaceRetries;
     private final Counter skippedPorts;
+    private final Counter restRequests;
+    private final Histogram restDuration;
+    private final Histogram restRequestSize;
+    private final Histogram restResponseSize;
     private final Counter rejectedTotal;
 
     public PrometheusProxyMetrics(Set<IpFamily> families) {
@@ -110,6 +114,17 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
                 "Userspace mode: failed connects to endpoints");
         userspaceRetries = counter(r, "switchboard_userspace_connect_retries_total",
                 "Userspace mode: connects retried on another endpoint");
+        // client-go's REST client metrics (k8s.io/component-base/metrics/prometheus/restclient)
+        restRequests = counter(r, "rest_client_requests_total",
+                "Number of HTTP requests, partitioned by status code, method, and host.", "code", "host", "method");
+        restDuration = histogram(r, "rest_client_request_duration_seconds",
+                "Request latency in seconds. Broken down by verb, and host.",
+                new double[]{0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0}, "host", "verb");
+        double[] sizes = {64, 256, 512, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216};
+        restRequestSize = histogram(r, "rest_client_request_size_bytes", "Request size in bytes. Broken down by verb and host.",
+                sizes, "host", "verb");
+        restResponseSize = histogram(r, "rest_client_response_size_bytes", "Response size in bytes. Broken down by verb and host.",
+                sizes, "host", "verb");
         skippedPorts = counter(r, "switchboard_skipped_service_ports_total",
                 "Service ports the proxy mode cannot serve (e.g. SCTP in userspace mode)", "protocol");
 
@@ -283,5 +298,16 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
     @Override
     public void skippedServicePort(String protocol) {
         skippedPorts.labelValues(protocol).inc();
+    }
+
+    @Override
+    public void restClientRequest(String host, String method, String code, double seconds, long requestBytes,
+                                  long responseBytes) {
+        restRequests.labelValues(code, host, method).inc();
+        restDuration.labelValues(host, method).observe(seconds);
+        restRequestSize.labelValues(host, method).observe(requestBytes);
+        if (responseBytes >= 0) {
+            restResponseSize.labelValues(host, method).observe(responseBytes);
+        }
     }
 }

@@ -35,6 +35,8 @@ class MetricsExpositionTest {
         metrics.malformedObject("Service");
         metrics.rejectedServicePorts(IpFamily.IPV6, 2, 2);
         metrics.rejectedServicePorts(IpFamily.IPV6, 1, 0);
+        metrics.restClientRequest("10.96.0.1:443", "GET", "200", 0.02, 0, 3000);
+        metrics.restClientRequest("10.96.0.1:443", "POST", "201", 0.3, 600, -1);
     }
 
     @Test
@@ -65,6 +67,14 @@ class MetricsExpositionTest {
                 .contains("kubeproxy_conntrack_reconciler_deleted_entries_total{ip_family=\"IPv4\"} 4.0")
                 .contains("switchboard_rejected_service_ports{ip_family=\"IPv6\"} 1.0")
                 .contains("switchboard_service_port_rejections_total{ip_family=\"IPv6\"} 2.0")
+                .contains("# TYPE rest_client_requests_total counter")
+                .contains("rest_client_requests_total{code=\"200\",host=\"10.96.0.1:443\",method=\"GET\"} 1.0")
+                .contains("# TYPE rest_client_request_duration_seconds histogram")
+                .contains("rest_client_request_duration_seconds_bucket{host=\"10.96.0.1:443\",verb=\"GET\",le=\"0.025\"} 1")
+                .contains("rest_client_request_duration_seconds_bucket{host=\"10.96.0.1:443\",verb=\"POST\",le=\"0.25\"} 0")
+                .contains("rest_client_request_size_bytes_bucket{host=\"10.96.0.1:443\",verb=\"POST\",le=\"1024.0\"} 1")
+                .contains("rest_client_response_size_bytes_bucket{host=\"10.96.0.1:443\",verb=\"GET\",le=\"4096.0\"} 1")
+                .doesNotContain("rest_client_response_size_bytes_count{host=\"10.96.0.1:443\",verb=\"POST\"}")
                 .contains("process_cpu_seconds_total")
                 .contains("process_resident_memory_bytes")
                 .contains("jvm_memory_used_bytes");
@@ -73,6 +83,11 @@ class MetricsExpositionTest {
         assertThat(buckets).isEqualTo(16);
         long npBuckets = text.lines().filter(l -> l.startsWith("kubeproxy_network_programming_duration_seconds_bucket{ip_family=\"IPv6\"")).count();
         assertThat(npBuckets).isEqualTo(2 + 59 + 12 + 7 + 1);
+        // client-go's buckets: 12 for latency, 11 for sizes (64 B to 16 MiB), each plus +Inf
+        assertThat(text.lines().filter(l -> l.startsWith("rest_client_request_duration_seconds_bucket{host=\"10.96.0.1:443\",verb=\"GET\"")).count())
+                .isEqualTo(13);
+        assertThat(text.lines().filter(l -> l.startsWith("rest_client_request_size_bytes_bucket{host=\"10.96.0.1:443\",verb=\"GET\"")).count())
+                .isEqualTo(12);
     }
 
     @Test

@@ -60,6 +60,20 @@ public interface ProxyMetrics {
     default void rejectedServicePorts(IpFamily family, int count, int newlyRejected) {
     }
 
+    /**
+     * One request to the API server, as client-go's REST client metrics count it.
+     *
+     * @param host          the API server's {@code host:port}
+     * @param method        the HTTP method
+     * @param code          the status code, or {@code <error>} when no response came
+     * @param seconds       from sending to the response headers
+     * @param requestBytes  the request body's size
+     * @param responseBytes the response body's size, or -1 when unknown (streamed watches)
+     */
+    default void restClientRequest(String host, String method, String code, double seconds, long requestBytes,
+                                   long responseBytes) {
+    }
+
     /** Userspace mode: proxied connections (TCP) or sessions (UDP) opened (+1) or closed (-1). */
     default void userspaceConnections(String protocol, int delta) {
     }
