@@ -112,6 +112,21 @@ public final class DemoCommand implements Callable<Integer> {
                 }
             }
             out.println();
+            out.println("switchboard explain --from <client pod> 10.96.0.20:80 (the sticky service), from the node's live rules:");
+            String clientIp = cluster.podIp("client");
+            java.util.Set<io.switchboard.core.model.IpAddress> local = new java.util.HashSet<>();
+            for (String line : Netns.exec(node, "ip", "-o", "addr", "show").split("\n")) {
+                String[] parts = line.trim().split("\\s+");
+                if (parts.length > 3 && !parts[3].startsWith("fe80")) {
+                    local.add(io.switchboard.core.model.IpAddress.parse(parts[3].substring(0, parts[3].indexOf('/'))));
+                }
+            }
+            var explained = io.switchboard.app.inspect.Explainer.explain(Netns.exec(node, "iptables-save"), local,
+                    io.switchboard.netfilter.trace.PacketTracer.Packet.arriving(clientIp, "10.96.0.20", "tcp", 80, "cni0"));
+            for (String line : io.switchboard.app.inspect.Explainer.text(explained).split("\n")) {
+                out.println("  " + line);
+            }
+            out.println();
             out.println("Removing everything the demo created...");
             return 0;
         } finally {

@@ -95,7 +95,9 @@ abstract class ConformanceSuite {
         /** no canary chain: a flushed chain is rewritten by the next periodic sync */
         NO_CANARY,
         /** a connection that has no usable endpoint (external policy Local, none here) is reset, not dropped */
-        NO_LOCAL_ENDPOINT_RESETS
+        NO_LOCAL_ENDPOINT_RESETS,
+        /** {@code switchboard explain} follows the rules to the local proxy port; the proxy picks the endpoint */
+        EXPLAIN_ENDS_AT_THE_PROXY
     }
 
     /** This mode's documented differences. */
@@ -461,6 +463,44 @@ abstract class ConformanceSuite {
             assertThat(seen).doesNotContain(InetAddress.getByName(clientIp)).isSubsetOf(node);
         } else {
             assertThat(seen).containsExactly(InetAddress.getByName(clientIp));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Fam.class)
+    @Order(6)
+    void explainPredictsWhereRealTrafficGoes(Fam f) throws Exception {
+        String clientIp = f == Fam.V4 ? cluster.podIp("client") : cluster.podIp6("client");
+        String dst = f == Fam.V4 ? vip(f, "web") + ":80" : "[" + vip(f, "web") + "]:80";
+        String json = Netns.exec(cluster.node(), "java", "-jar", SwitchboardProcess.JAR.toString(), "explain", "--from", clientIp,
+                "--in-interface", "cni0", dst, "-o", "json");
+        com.fasterxml.jackson.databind.JsonNode r = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+        Set<String> reached = names(cluster.podNs("client"), vip(f, "web"), 80, 120);
+        if (differs(Difference.EXPLAIN_ENDS_AT_THE_PROXY)) {
+            // the port explain names is the one that serves the service: connect to it directly
+            int port = r.path("userspaceProxyPort").asInt();
+            assertThat(port).as(json).isPositive();
+            String node = f == Fam.V4 ? TestCluster.NODE_IP : TestCluster.NODE_IP6;
+            assertThat(names(cluster.node(), node, port, 60)).isEqualTo(reached);
+        } else {
+            Map<String, String> byIp = new java.util.HashMap<>();
+            for (String pod : List.of("web-a", "web-b", "web-c", "web-d")) {
+                byIp.put(InetAddress.getByName(f == Fam.V4 ? cluster.podIp(pod) : cluster.podIp6(pod)).getHostAddress(), pod);
+            }
+            Set<String> predicted = new HashSet<>();
+            r.path("newConnections").fieldNames().forEachRemaining(k -> {
+                String ip = k.startsWith("[") ? k.substring(1, k.indexOf(']')) : k.substring(0, k.lastIndexOf(':'));
+                predicted.add(byIp.getOrDefault(uncheckedHost(ip), k));
+            });
+            assertThat(predicted).as(json).isEqualTo(reached).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+        }
+    }
+
+    private static String uncheckedHost(String ip) {
+        try {
+            return InetAddress.getByName(ip).getHostAddress();
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException(ip, e);
         }
     }
 

@@ -33,7 +33,9 @@ class DemoTest {
         String sticky = out.substring(out.indexOf("demo/sticky:http"), out.indexOf("demo/empty:http"));
         assertThat(sticky.lines().filter(l -> l.contains("web-")).count()).as(sticky).isEqualTo(1);
         assertThat(out).contains("refused (no endpoints: REJECT) 24", "Done: namespaces, rules and servers removed.",
-                mode.equals("iptables") ? "-A KUBE-SVC-" : "-A KUBE-PORTALS-CONTAINER -d 10.96.0.10/32");
+                mode.equals("iptables") ? "-A KUBE-SVC-" : "-A KUBE-PORTALS-CONTAINER -d 10.96.0.10/32",
+                "switchboard explain --from <client pod> 10.96.0.20:80",
+                mode.equals("iptables") ? "the client has an affinity entry in KUBE-SEP-" : "the portal rules hand it to the userspace proxy");
         assertThat(namespaces()).isEqualTo(before);
     }
 

@@ -31,6 +31,7 @@ class UserspaceConformanceTest extends ConformanceSuite {
     @Override
     protected Set<Difference> differences() {
         return Set.of(Difference.SOURCE_IS_THE_NODE, Difference.RESTART_ENDS_PROXIED_CONNECTIONS,
-                Difference.UDP_SESSIONS_IN_THE_PROXY, Difference.NO_CANARY, Difference.NO_LOCAL_ENDPOINT_RESETS);
+                Difference.UDP_SESSIONS_IN_THE_PROXY, Difference.NO_CANARY, Difference.NO_LOCAL_ENDPOINT_RESETS,
+                Difference.EXPLAIN_ENDS_AT_THE_PROXY);
     }
 }

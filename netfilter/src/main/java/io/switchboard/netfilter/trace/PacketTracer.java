@@ -65,6 +65,27 @@ public final class PacketTracer {
     /** Every outcome the packet can have, sorted. */
     public Set<Outcome> trace(Packet p) {
         Set<Outcome> out = new TreeSet<>();
+        for (Path path : explain(p)) {
+            out.add(path.outcome());
+        }
+        return out;
+    }
+
+    /**
+     * One way a packet can go: its outcome, every rule that matched on the way ("table chain: rule"),
+     * the share of new connections that take it (random-probability branches multiplied; 1.0 when
+     * no choice was made), and the conditions it depends on (an affinity entry the client may have).
+     */
+    public record Path(Outcome outcome, List<String> rules, double share, List<String> conditions) {
+        public Path {
+            rules = List.copyOf(rules);
+            conditions = List.copyOf(conditions);
+        }
+    }
+
+    /** Every path the packet can take, in rule order. */
+    public List<Path> explain(Packet p) {
+        List<Path> out = new ArrayList<>();
         String natStart = p.fromNode() ? "OUTPUT" : "PREROUTING";
         List<State> natResults = new ArrayList<>();
         walkStart("nat", natStart, new State(p.dst(), p.dport(), 0, false), p, natResults);
@@ -75,14 +96,13 @@ public final class PacketTracer {
             walkStart("filter", filterStart, afterNat, p, filtered);
             for (State f : filtered) {
                 if (f.verdict != null) {
-                    out.add(new Outcome(f.verdict, "", false));
+                    out.add(new Path(new Outcome(f.verdict, "", false), f.path, f.share, f.conditions));
                     continue;
                 }
                 List<State> post = new ArrayList<>();
                 walkStart("nat", "POSTROUTING", f, p, post);
                 for (State s : post) {
-                    String dest = s.dst.withPort(s.dport);
-                    out.add(new Outcome("ACCEPT", dest, s.masqueraded));
+                    out.add(new Path(new Outcome("ACCEPT", s.dst.withPort(s.dport), s.masqueraded), s.path, s.share, s.conditions));
                 }
             }
         }
@@ -97,6 +117,9 @@ public final class PacketTracer {
         boolean dnatted;
         boolean masqueraded;
         String verdict;
+        List<String> path = new ArrayList<>();
+        List<String> conditions = new ArrayList<>();
+        double share = 1.0;
 
         State(IpAddress dst, int dport, long mark, boolean dnatted) {
             this.dst = dst;
@@ -109,6 +132,9 @@ public final class PacketTracer {
             State s = new State(dst, dport, mark, dnatted);
             s.masqueraded = masqueraded;
             s.verdict = verdict;
+            s.path = new ArrayList<>(path);
+            s.conditions = new ArrayList<>(conditions);
+            s.share = share;
             return s;
         }
     }
@@ -155,6 +181,8 @@ public final class PacketTracer {
             throw new IllegalStateException("jump loop through " + chain);
         }
         List<Step> out = new ArrayList<>();
+        // paths where a random or affinity rule did not match: listed after the ones where it did
+        List<Step> deferred = new ArrayList<>();
         List<RuleSet.Rule> list = rules.chain(table, chain);
         for (int i = index; i < list.size(); i++) {
             RuleSet.Rule r = list.get(i);
@@ -167,21 +195,34 @@ public final class PacketTracer {
                 continue;
             }
             if (m == Match.MAYBE) {
-                out.addAll(walk(table, chain, i + 1, st.copy(), p, depth));
+                // a choice: this rule matches for some new connections and not for others
+                State other = st.copy();
+                String probability = r.value("--probability");
+                if (probability != null) {
+                    double pr = Double.parseDouble(probability);
+                    other.share *= 1 - pr;
+                    st.share *= pr;
+                } else {
+                    String name = r.value("--name");
+                    st.conditions.add("the client has an affinity entry in " + name);
+                    other.conditions.add("the client has no affinity entry in " + name);
+                }
+                deferred.addAll(walk(table, chain, i + 1, other, p, depth));
             }
+            st.path.add(table + " " + chain + ": " + RuleSet.join(r.args()));
             switch (target) {
                 case "RETURN" -> {
                     out.add(new Step(st, false));
-                    return out;
+                    return then(out, deferred);
                 }
                 case "ACCEPT" -> {
                     out.add(new Step(st, true));
-                    return out;
+                    return then(out, deferred);
                 }
                 case "DROP", "REJECT" -> {
                     st.verdict = target;
                     out.add(new Step(st, true));
-                    return out;
+                    return then(out, deferred);
                 }
                 case "DNAT" -> {
                     String to = r.value("--to-destination");
@@ -190,7 +231,7 @@ public final class PacketTracer {
                     st.dport = Integer.parseInt(to.substring(colon + 1));
                     st.dnatted = true;
                     out.add(new Step(st, true));
-                    return out;
+                    return then(out, deferred);
                 }
                 case "REDIRECT" -> {
                     // to this host: the arriving interface's address (here: the first local address
@@ -199,12 +240,12 @@ public final class PacketTracer {
                     st.dport = Integer.parseInt(r.value("--to-ports"));
                     st.dnatted = true;
                     out.add(new Step(st, true));
-                    return out;
+                    return then(out, deferred);
                 }
                 case "MASQUERADE", "SNAT" -> {
                     st.masqueraded = true;
                     out.add(new Step(st, true));
-                    return out;
+                    return then(out, deferred);
                 }
                 case "MARK" -> applyMark(r, st);
                 default -> {
@@ -218,12 +259,17 @@ public final class PacketTracer {
                             out.addAll(walk(table, chain, i + 1, s.st(), p, depth));
                         }
                     }
-                    return out;
+                    return then(out, deferred);
                 }
             }
         }
         out.add(new Step(st, false));
-        return out;
+        return then(out, deferred);
+    }
+
+    private static List<Step> then(List<Step> first, List<Step> after) {
+        first.addAll(after);
+        return first;
     }
 
     private IpAddress redirectAddress(Packet p) {

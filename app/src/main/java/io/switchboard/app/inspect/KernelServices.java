@@ -1,0 +1,141 @@
+package io.switchboard.app.inspect;
+
+import io.switchboard.core.model.IpAddress;
+import io.switchboard.core.model.IpFamily;
+import io.switchboard.netfilter.trace.PacketTracer;
+import io.switchboard.netfilter.trace.RuleSet;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Pure: the rules of one family → every service port address they program, and where a new
+ * connection from outside the node goes (traced, so it holds for whichever layout wrote the rules:
+ * kube-proxy's or Switchboard's iptables chains, or the userspace mode's portals).
+ */
+public final class KernelServices {
+    private static final Pattern AFFINITY = Pattern.compile("--seconds (\\d+)");
+
+    /** One programmed address of a service port. */
+    public record Row(String service, String kind, String address, String protocol, List<String> endpoints,
+                      String affinity) {
+    }
+
+    private KernelServices() {
+    }
+
+    public static List<Row> read(String rules, IpFamily family, Set<IpAddress> local, String namespace) {
+        RuleSet rs = RuleSet.parse(rules);
+        PacketTracer tracer = new PacketTracer(rs, local);
+        IpAddress client = IpAddress.parse(family == IpFamily.IPV4 ? "203.0.113.1" : "2001:db8:ffff::1");
+        IpAddress nodeIp = local.stream().filter(a -> a.family() == family && !a.isLoopback()).sorted().findFirst().orElse(null);
+        List<Row> rows = new ArrayList<>();
+        Set<String> seen = new TreeSet<>();
+        Map<String, String> chains = new LinkedHashMap<>();
+        chains.put("KUBE-SERVICES", "");
+        chains.put("KUBE-PORTALS-CONTAINER", "service IP");
+        chains.put("KUBE-NODEPORTS", "node port");
+        chains.put("KUBE-NODEPORT-CONTAINER", "node port");
+        for (Map.Entry<String, String> c : chains.entrySet()) {
+            for (RuleSet.Rule r : rs.chain("nat", c.getKey())) {
+                String comment = r.comment();
+                String port = r.value("--dport");
+                String proto = r.value("-p");
+                if (comment == null || port == null || proto == null || !comment.contains("/")) {
+                    continue;
+                }
+                String service = comment.split(" ")[0];
+                String kind = c.getValue();
+                if (kind.isEmpty()) {
+                    kind = comment.endsWith(" cluster IP") ? "cluster IP" : comment.endsWith(" external IP") ? "external IP"
+                            : comment.endsWith(" loadbalancer IP") ? "load-balancer IP" : null;
+                    if (kind == null) {
+                        continue;
+                    }
+                }
+                if (namespace != null && !service.startsWith(namespace + "/")) {
+                    continue;
+                }
+                IpAddress dst;
+                String d = r.value("-d");
+                if (d != null) {
+                    dst = IpAddress.parse(d.substring(0, d.indexOf('/') < 0 ? d.length() : d.indexOf('/')));
+                } else if (nodeIp != null) {
+                    dst = nodeIp;
+                } else {
+                    continue;
+                }
+                String address = (kind.equals("node port") ? "*" : dst.toString()) + ":" + port;
+                if (!seen.add(service + " " + kind + " " + address + " " + proto)) {
+                    continue;
+                }
+                rows.add(row(tracer, client, dst, Integer.parseInt(port), proto, service, kind, address));
+            }
+        }
+        // services without endpoints have no nat rules: their REJECT rules name them
+        for (String chain : List.of("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES")) {
+            for (RuleSet.Rule r : rs.chain("filter", chain)) {
+                String comment = r.comment();
+                if (comment == null || !comment.endsWith(" has no endpoints") || r.value("--dport") == null) {
+                    continue;
+                }
+                String service = comment.split(" ")[0];
+                if (namespace != null && !service.startsWith(namespace + "/")) {
+                    continue;
+                }
+                String d = r.value("-d");
+                String address = (d == null ? "*" : d.replaceAll("/(32|128)$", "")) + ":" + r.value("--dport");
+                if (seen.add(service + " rejected " + address)) {
+                    rows.add(new Row(service, d == null ? "node port" : "service IP", address, r.value("-p"),
+                            List.of("none: REJECT"), ""));
+                }
+            }
+        }
+        rows.sort((a, b) -> (a.service() + a.kind() + a.address()).compareTo(b.service() + b.kind() + b.address()));
+        return rows;
+    }
+
+    private static Row row(PacketTracer tracer, IpAddress client, IpAddress dst, int port, String proto, String service,
+                           String kind, String address) {
+        Explainer.Result r = Explainer.explain(tracer, PacketTracer.Packet.arriving(client.toString(), dst.toString(), proto, port, "eth0"));
+        List<String> endpoints = new ArrayList<>();
+        String affinity = "";
+        for (PacketTracer.Path p : r.paths()) {
+            for (String rule : p.rules()) {
+                Matcher m = AFFINITY.matcher(rule);
+                if (rule.contains("--rcheck") && m.find()) {
+                    affinity = "ClientIP " + m.group(1) + "s";
+                }
+            }
+        }
+        if (r.proxyPort() != null) {
+            endpoints.add("userspace proxy on port " + r.proxyPort());
+        } else {
+            r.shares().forEach((k, v) -> endpoints.add(k.contains(":") ? k + " (" + String.format(Locale.ROOT, "%.1f%%", v * 100) + ")"
+                    : "none: " + k));
+        }
+        return new Row(service, kind, address, proto, endpoints, affinity);
+    }
+
+    /** A table, one row per address. */
+    public static String text(List<Row> rows) {
+        StringBuilder sb = new StringBuilder(String.format("%-28s %-17s %-28s %-5s %-14s %s%n", "SERVICE", "KIND", "ADDRESS", "PROTO",
+                "AFFINITY", "ENDPOINTS (share of new connections)"));
+        for (Row r : rows) {
+            sb.append(String.format("%-28s %-17s %-28s %-5s %-14s %s%n", r.service(), r.kind(), r.address(), r.protocol(),
+                    r.affinity().isEmpty() ? "-" : r.affinity(), String.join(", ", r.endpoints())));
+        }
+        return sb.toString();
+    }
+
+    public static String json(List<Row> rows) {
+        return Inspect.json(rows);
+    }
+}
