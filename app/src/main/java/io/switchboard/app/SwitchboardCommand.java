@@ -26,7 +26,7 @@ import java.util.concurrent.CountDownLatch;
  * {@code --hostname-override}, {@code --v} and {@code --logging-format}; {@code --master} always
  * applies.
  */
-@Command(name = "switchboard", sortOptions = false, usageHelpAutoWidth = true, subcommands = {DemoCommand.class, io.switchboard.app.inspect.InspectCommands.Explain.class, io.switchboard.app.inspect.InspectCommands.Services.class},
+@Command(name = "switchboard", sortOptions = false, usageHelpAutoWidth = true, subcommands = {DemoCommand.class, NodeSetupCommand.class, io.switchboard.app.inspect.InspectCommands.Explain.class, io.switchboard.app.inspect.InspectCommands.Services.class},
         description = "Switchboard makes Kubernetes Service virtual IPs work on this node: a drop-in replacement "
                 + "for kube-proxy that takes the same flags and KubeProxyConfiguration file.")
 public final class SwitchboardCommand implements Callable<Integer> {

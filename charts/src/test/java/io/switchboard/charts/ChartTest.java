@@ -28,25 +28,7 @@ class ChartTest {
     static final Path CHART = Path.of(System.getProperty("switchboard.repo", "..")).resolve("charts/switchboard");
 
     static List<HasMetadata> render(String... sets) {
-        var template = new Helm(CHART).template().withName("sb").withNamespace("kube-system");
-        for (String s : sets) {
-            int eq = s.indexOf('=');
-            template = template.set(s.substring(0, eq), s.substring(eq + 1));
-        }
-        String yaml = template.call();
-        List<HasMetadata> out = new ArrayList<>();
-        for (String doc : yaml.split("(?m)^---\\s*$")) {
-            if (doc.strip().isEmpty() || doc.lines().allMatch(l -> l.isBlank() || l.startsWith("#"))) {
-                continue;
-            }
-            Object o = Serialization.unmarshal(doc);
-            if (o instanceof KubernetesList list) {
-                out.addAll(list.getItems());
-            } else {
-                out.add((HasMetadata) o);
-            }
-        }
-        return out;
+        return ChartRender.render(CHART, sets);
     }
 
     @SuppressWarnings("unchecked")
@@ -140,6 +122,20 @@ class ChartTest {
         assertThat(cfg.ipvs().scheduler()).isEqualTo("wrr");
         assertThat(cfg.clusterCidrs()).extracting(Object::toString).containsExactly("10.244.0.0/16");
         assertThat(cfg.iptables().syncPeriod()).hasSeconds(60);
+    }
+
+    @Test
+    void sysctlsAreAppliedByAPrivilegedInitContainerAndTheProxyStaysUnprivileged() {
+        DaemonSet ds = one(render(), DaemonSet.class);
+        var init = ds.getSpec().getTemplate().getSpec().getInitContainers();
+        assertThat(init).hasSize(1);
+        assertThat(init.get(0).getArgs()).containsExactly("node-setup", "--config=/var/lib/switchboard/config.conf");
+        assertThat(init.get(0).getSecurityContext().getPrivileged()).isTrue();
+        var main = ds.getSpec().getTemplate().getSpec().getContainers().get(0).getSecurityContext();
+        assertThat(main.getPrivileged()).isFalse();
+        assertThat(main.getCapabilities().getAdd()).containsExactly("NET_ADMIN", "NET_RAW");
+        assertThat(one(render("nodeSetup.enabled=false"), DaemonSet.class).getSpec().getTemplate().getSpec().getInitContainers())
+                .isEmpty();
     }
 
     @Test
