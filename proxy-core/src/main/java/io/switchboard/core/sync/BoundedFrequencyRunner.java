@@ -22,6 +22,7 @@ public final class BoundedFrequencyRunner {
 
     private final String name;
     private final BooleanSupplier fn;
+    private final BooleanSupplier ready;
     private final Duration minInterval;
     private final Duration maxInterval;
     private final Duration retryInterval;
@@ -45,12 +46,22 @@ public final class BoundedFrequencyRunner {
      */
     public BoundedFrequencyRunner(String name, BooleanSupplier fn, Duration minInterval, Duration maxInterval,
                                   Duration retryInterval, Clock clock) {
+        this(name, fn, () -> true, minInterval, maxInterval, retryInterval, clock);
+    }
+
+    /**
+     * @param ready whether a run can do anything yet; while it says no, requests wait and nothing
+     *              counts as a run, so the first real run is not held back by the minimum interval
+     */
+    public BoundedFrequencyRunner(String name, BooleanSupplier fn, BooleanSupplier ready, Duration minInterval,
+                                  Duration maxInterval, Duration retryInterval, Clock clock) {
         if (minInterval.isNegative() || maxInterval.compareTo(minInterval) < 0 || maxInterval.isZero()) {
             throw new IllegalArgumentException("need 0 <= minInterval <= maxInterval and maxInterval > 0, got "
                     + minInterval + " / " + maxInterval);
         }
         this.name = name;
         this.fn = fn;
+        this.ready = ready;
         this.minInterval = minInterval;
         this.maxInterval = maxInterval;
         this.retryInterval = retryInterval.compareTo(minInterval) < 0 ? minInterval : retryInterval;
@@ -82,6 +93,10 @@ public final class BoundedFrequencyRunner {
         synchronized (lock) {
             if (!due(now)) {
                 return nextDeadline(now);
+            }
+            if (!ready.getAsBoolean()) {
+                // keep the request; the next request (e.g. "synced") wakes the loop again
+                return null;
             }
             requested = false;
             retryAt = null;

@@ -69,7 +69,10 @@ public final class ProxyController implements ServiceHandler, EndpointSliceHandl
         this.fullSyncPeriod = fullSyncPeriod;
         this.node = NodeInfo.named(nodeName);
         Duration retry = minSyncPeriod.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : minSyncPeriod;
-        this.runner = new BoundedFrequencyRunner("sync-runner", this::syncOnce, minSyncPeriod, syncPeriod, retry, clock);
+        // not ready until Services and EndpointSlices have both synced once: the first sync then
+        // starts the moment they have, not a min-sync-period after an attempt that had to wait
+        this.runner = new BoundedFrequencyRunner("sync-runner", this::syncOnce, this::initialSyncDone, minSyncPeriod, syncPeriod,
+                retry, clock);
     }
 
     /** The runner that drives {@link #syncOnce()}; start it to begin syncing. */

@@ -30,6 +30,24 @@ class BoundedFrequencyRunnerTest {
     }
 
     @Test
+    void requestsWhileNotReadyDoNotCountAndTheFirstReadyRequestRunsAtOnce() {
+        AtomicBoolean ready = new AtomicBoolean(false);
+        BoundedFrequencyRunner gated = new BoundedFrequencyRunner("gated", () -> {
+            runs.add(clock.instant());
+            return true;
+        }, ready::get, Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofSeconds(2), clock);
+        gated.request();
+        assertThat(gated.step()).isNull();
+        clock.advance(Duration.ofMillis(100));
+        ready.set(true);
+        gated.request();
+        // 100 ms after the first request, well inside minInterval: it runs now, not a second later
+        assertThat(gated.step()).isEqualTo(clock.instant().plusSeconds(30));
+        assertThat(runs).containsExactly(clock.instant());
+        assertThat(gated.runs()).isEqualTo(1);
+    }
+
+    @Test
     void firstRequestRunsAtOnce() {
         runner.request();
         Instant next = runner.step();
