@@ -126,7 +126,9 @@ public final class ProxyServer implements AutoCloseable {
                         ListenAddress.parse(config.healthzBindAddress()).toSocketAddress(), health, metrics);
         HttpServer metricsHttp = config.metricsBindAddress().isEmpty() ? null
                 : io.switchboard.app.http.HttpEndpoints.startMetrics(
-                        ListenAddress.parse(config.metricsBindAddress()).toSocketAddress(), metrics::scrape, config.mode());
+                        ListenAddress.parse(config.metricsBindAddress()).toSocketAddress(), metrics::scrape, config.mode(),
+                        java.util.Map.of("/configz", () -> io.switchboard.app.config.Configz.json(config)));
+        OomScore.apply(java.nio.file.Path.of("/proc/self/oom_score_adj"), config.oomScoreAdj());
         ProxyBackend backend = provider.create(ctx);
         ProxyController controller = new ProxyController(backend, families, node, metrics, health, clock,
                 config.minSyncPeriod(), config.syncPeriod(), ProxyController.DEFAULT_FULL_SYNC_PERIOD);

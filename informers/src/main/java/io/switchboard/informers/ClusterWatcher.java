@@ -105,8 +105,8 @@ public final class ClusterWatcher implements AutoCloseable {
      * Posts a "Starting" event on this node, as kube-proxy does at start (source component
      * kube-proxy, so event-based tooling keeps matching). Runs in the background; a failure is logged.
      */
-    public void recordStartEvent(String mode) {
-        java.util.concurrent.CompletableFuture.runAsync(() -> {
+    public java.util.concurrent.CompletableFuture<Void> recordStartEvent(String mode) {
+        return java.util.concurrent.CompletableFuture.runAsync(() -> {
             String now = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
             var event = new io.fabric8.kubernetes.api.model.EventBuilder().withNewMetadata().withNamespace("default")
                     .withName(nodeName + "." + Long.toHexString(System.nanoTime())).endMetadata()

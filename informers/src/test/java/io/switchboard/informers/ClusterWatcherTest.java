@@ -64,6 +64,19 @@ class ClusterWatcherTest {
     }
 
     @Test
+    void aStartingEventIsPostedOnTheNodeAsKubeProxyDoes() throws Exception {
+        startWatcher();
+        watcher.recordStartEvent("iptables").get(20, java.util.concurrent.TimeUnit.SECONDS);
+        var event = admin.v1().events().inNamespace("default").list().getItems().get(0);
+        assertThat(event.getReason()).isEqualTo("Starting");
+        assertThat(event.getType()).isEqualTo("Normal");
+        assertThat(event.getInvolvedObject().getKind()).isEqualTo("Node");
+        assertThat(event.getInvolvedObject().getName()).isEqualTo("node-1");
+        assertThat(event.getSource().getComponent()).isEqualTo("kube-proxy");
+        assertThat(event.getMessage()).contains("switchboard", "iptables");
+    }
+
+    @Test
     void syncedIsReportedAfterTheInitialList() {
         for (int i = 0; i < 50; i++) {
             admin.services().resource(Objects.service("ns", "svc" + i, "10.96.1." + i)).create();

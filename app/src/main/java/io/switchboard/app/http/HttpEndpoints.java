@@ -13,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Executors;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -52,7 +53,26 @@ public final class HttpEndpoints {
     /** Starts the metrics server. */
     public static HttpServer startMetrics(InetSocketAddress address, Supplier<String> scrape, String mode)
             throws IOException {
+        return startMetrics(address, scrape, mode, Map.of());
+    }
+
+    /**
+     * With extra JSON endpoints ({@code /configz}: the running configuration; {@code /debug/services}:
+     * the programmed services), each a path → body supplier.
+     */
+    public static HttpServer startMetrics(InetSocketAddress address, Supplier<String> scrape, String mode,
+                                          Map<String, Supplier<String>> json) throws IOException {
         HttpServer server = HttpServer.create(address, 16);
+        json.forEach((path, body) -> server.createContext(path, ex -> {
+            String text;
+            try {
+                text = body.get();
+            } catch (RuntimeException e) {
+                send(ex, 500, "text/plain; charset=utf-8", e.toString());
+                return;
+            }
+            send(ex, 200, "application/json", text);
+        }));
         server.createContext("/metrics", ex -> send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", scrape.get()));
         server.createContext("/healthz", ex -> send(ex, 200, "text/plain; charset=utf-8", "ok"));
         server.createContext("/proxyMode", ex -> send(ex, 200, "text/plain; charset=utf-8", mode));
