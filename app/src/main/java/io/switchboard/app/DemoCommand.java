@@ -37,6 +37,36 @@ public final class DemoCommand implements Callable<Integer> {
 
     private static final Map<String, String> PODS = Map.of("10.244.1.10", "web-1", "10.244.1.11", "web-2", "10.244.2.10", "web-3");
 
+    /** Tools the demo and the proxy run, with the Debian package that has each. */
+    static final Map<String, String> TOOLS = new java.util.LinkedHashMap<>();
+
+    static {
+        TOOLS.put("ip", "iproute2");
+        TOOLS.put("bridge", "iproute2");
+        TOOLS.put("sysctl", "procps");
+        TOOLS.put("iptables-save", "iptables");
+        TOOLS.put("iptables-restore", "iptables");
+        TOOLS.put("java", "openjdk-17-jre-headless");
+    }
+
+    /** The first tool missing from {@code path}, named with its package, or null when all are there. */
+    static String missingTool(String path) {
+        for (Map.Entry<String, String> t : TOOLS.entrySet()) {
+            boolean found = false;
+            for (String dir : (path == null ? "" : path).split(":")) {
+                if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, t.getKey()))) {
+                    found = true;
+                    break;
+                }
+            }
+            if (!found) {
+                return "`" + t.getKey() + "` is not installed (or not on PATH): install the Debian package " + t.getValue()
+                        + " (apt-get install " + t.getValue() + "); nothing was created";
+            }
+        }
+        return null;
+    }
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -44,6 +74,12 @@ public final class DemoCommand implements Callable<Integer> {
         String why = Netns.unavailableReason();
         if (why != null) {
             err.println("switchboard demo: " + why + " (it creates network namespaces and iptables rules); run it with sudo");
+            err.flush();
+            return 1;
+        }
+        String missing = missingTool(System.getenv("PATH"));
+        if (missing != null) {
+            err.println("switchboard demo: " + missing);
             err.flush();
             return 1;
         }

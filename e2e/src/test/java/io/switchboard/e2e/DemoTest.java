@@ -39,6 +39,43 @@ class DemoTest {
         assertThat(namespaces()).isEqualTo(before);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"iptables", "sysctl"})
+    void aMissingToolIsNamedWithItsPackageBeforeAnythingIsCreated(String tool) throws Exception {
+        String why = Netns.unavailableReason();
+        Assumptions.assumeTrue(why == null, "demo needs namespaces: " + why);
+        // a PATH with every tool of this machine but the ones of one package
+        java.nio.file.Path bin = java.nio.file.Files.createTempDirectory("sb-path");
+        for (String dir : List.of("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")) {
+            java.io.File[] files = new java.io.File(dir).listFiles();
+            for (java.io.File f : files == null ? new java.io.File[0] : files) {
+                String name = f.getName();
+                boolean excluded = tool.equals("iptables") ? name.startsWith("iptables") || name.startsWith("ip6tables")
+                        : name.equals(tool);
+                java.nio.file.Path link = bin.resolve(name);
+                if (!excluded && f.canExecute() && !java.nio.file.Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    java.nio.file.Files.createSymbolicLink(link, f.toPath());
+                }
+            }
+        }
+        List<String> before = namespaces();
+        String javaBin = ProcessHandle.current().info().command().orElse("java");
+        ProcessBuilder pb = new ProcessBuilder(javaBin, "-jar", SwitchboardProcess.JAR.toString(), "demo").redirectErrorStream(true);
+        pb.environment().put("PATH", bin.toString());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isEqualTo(1);
+        assertThat(out).contains("install the Debian package " + (tool.equals("sysctl") ? "procps" : "iptables"), "nothing was created");
+        assertThat(namespaces()).isEqualTo(before);
+        try (var links = java.nio.file.Files.list(bin)) {
+            for (java.nio.file.Path l : links.toList()) {
+                java.nio.file.Files.delete(l);
+            }
+        }
+        java.nio.file.Files.delete(bin);
+    }
+
     private static List<String> namespaces() {
         return Arrays.stream(Netns.run("ip", "netns", "list").split("\n"))
                 .map(l -> l.split(" ")[0]).filter(n -> !n.isBlank()).sorted().toList();

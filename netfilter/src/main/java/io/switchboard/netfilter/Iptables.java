@@ -114,6 +114,11 @@ public final class Iptables {
             try {
                 String v = version(f);
                 save(f, "nat");
+                // the sync runs the restore tool: name it now if it is missing, not at the first sync
+                CommandRunner.Result r = runner.run(List.of(tool(f, "-restore"), "--version"), null, Duration.ofSeconds(10));
+                if (!r.ok()) {
+                    throw new IOException(tool(f, "-restore") + " --version failed: " + r.stderr().strip());
+                }
                 out.add(v + " (" + f.kubernetesName() + ")");
             } catch (IOException e) {
                 throw new IOException("cannot use " + (f == IpFamily.IPV4 ? "iptables" : "ip6tables")

@@ -47,7 +47,13 @@ public final class TestCluster implements AutoCloseable {
 
     public TestCluster() {
         this.prefix = "sb" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0xffff)) + "-";
-        build();
+        try {
+            build();
+        } catch (RuntimeException e) {
+            // whatever failed, nothing this cluster created is left behind
+            close();
+            throw e;
+        }
     }
 
     public String node() {
