@@ -178,7 +178,11 @@ class PodmanIT {
                     await("/healthz 200", Duration.ofSeconds(30), () -> http(cluster.node(), "http://127.0.0.1:10256/healthz").startsWith("200"));
                     assertThat(http(cluster.node(), "http://127.0.0.1:10249/metrics")).contains("kubeproxy_sync_proxy_rules_last_timestamp_seconds");
                     // with the sysctls applied by node-setup, NET_ADMIN and NET_RAW are all the proxy needs
-                    assertThat(proxy.getLogs()).doesNotContain("Operation not permitted", "Read-only file system", "cannot set");
+                    // (the one expected warning: lowering oom_score_adj needs CAP_SYS_RESOURCE, which the chart
+                    // does not grant; on a node the kubelet gives this system-node-critical pod -997 itself)
+                    assertThat(proxy.getLogs().lines().filter(l -> !l.contains("oom_score_adj")))
+                            .noneMatch(l -> l.contains("Operation not permitted") || l.contains("Read-only file system")
+                                    || l.contains("cannot set"));
                 }
                 // a stop leaves the rules (traffic keeps flowing while a new pod starts)
                 assertThat(Netns.exec(cluster.node(), "iptables-save", "-t", "nat")).contains("ns/web:http");
