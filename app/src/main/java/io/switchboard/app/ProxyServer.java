@@ -124,12 +124,18 @@ public final class ProxyServer implements AutoCloseable {
         HttpServer healthz = config.healthzBindAddress().isEmpty() ? null
                 : io.switchboard.app.http.HttpEndpoints.startHealthz(
                         ListenAddress.parse(config.healthzBindAddress()).toSocketAddress(), health, metrics);
+        // the backend exists only after the metrics server is up; /debug/services asks it once it does
+        java.util.concurrent.atomic.AtomicReference<java.util.function.Supplier<java.util.Map<String, Object>>> debugState =
+                new java.util.concurrent.atomic.AtomicReference<>(java.util.Map::of);
         HttpServer metricsHttp = config.metricsBindAddress().isEmpty() ? null
                 : io.switchboard.app.http.HttpEndpoints.startMetrics(
                         ListenAddress.parse(config.metricsBindAddress()).toSocketAddress(), metrics::scrape, config.mode(),
-                        java.util.Map.of("/configz", () -> io.switchboard.app.config.Configz.json(config)));
+                        java.util.Map.of("/configz", () -> io.switchboard.app.config.Configz.json(config),
+                                "/debug/services", () -> io.switchboard.app.inspect.InspectCommands.debugServices(
+                                        debugState.get().get())));
         OomScore.apply(java.nio.file.Path.of("/proc/self/oom_score_adj"), config.oomScoreAdj());
         ProxyBackend backend = provider.create(ctx);
+        debugState.set(backend::debugState);
         ProxyController controller = new ProxyController(backend, families, node, metrics, health, clock,
                 config.minSyncPeriod(), config.syncPeriod(), ProxyController.DEFAULT_FULL_SYNC_PERIOD);
         KubernetesClient client = ClusterWatcher.connect(config.clientConnection().kubeconfig(), master, metrics);

@@ -473,27 +473,31 @@ abstract class ConformanceSuite {
         String clientIp = f == Fam.V4 ? cluster.podIp("client") : cluster.podIp6("client");
         String dst = f == Fam.V4 ? vip(f, "web") + ":80" : "[" + vip(f, "web") + "]:80";
         String json = Netns.exec(cluster.node(), "java", "-jar", SwitchboardProcess.JAR.toString(), "explain", "--from", clientIp,
-                "--in-interface", "cni0", dst, "-o", "json");
+                "--in-interface", "cni0", "--metrics-address", "127.0.0.1:10249", dst, "-o", "json");
         com.fasterxml.jackson.databind.JsonNode r = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
         Set<String> reached = names(cluster.podNs("client"), vip(f, "web"), 80, 120);
+        Map<String, String> byIp = new java.util.HashMap<>();
+        for (String pod : List.of("web-a", "web-b", "web-c", "web-d")) {
+            byIp.put(InetAddress.getByName(f == Fam.V4 ? cluster.podIp(pod) : cluster.podIp6(pod)).getHostAddress(), pod);
+        }
+        List<String> endpoints = new ArrayList<>();
         if (differs(Difference.EXPLAIN_ENDS_AT_THE_PROXY)) {
-            // the port explain names is the one that serves the service: connect to it directly
+            // the rules end at the proxy's port (connecting to it directly serves the service); the
+            // endpoints come from the proxy's own table over /debug/services
             int port = r.path("userspaceProxyPort").asInt();
             assertThat(port).as(json).isPositive();
             String node = f == Fam.V4 ? TestCluster.NODE_IP : TestCluster.NODE_IP6;
             assertThat(names(cluster.node(), node, port, 60)).isEqualTo(reached);
+            r.path("userspaceProxyEndpoints").forEach(e -> endpoints.add(e.asText()));
         } else {
-            Map<String, String> byIp = new java.util.HashMap<>();
-            for (String pod : List.of("web-a", "web-b", "web-c", "web-d")) {
-                byIp.put(InetAddress.getByName(f == Fam.V4 ? cluster.podIp(pod) : cluster.podIp6(pod)).getHostAddress(), pod);
-            }
-            Set<String> predicted = new HashSet<>();
-            r.path("newConnections").fieldNames().forEachRemaining(k -> {
-                String ip = k.startsWith("[") ? k.substring(1, k.indexOf(']')) : k.substring(0, k.lastIndexOf(':'));
-                predicted.add(byIp.getOrDefault(uncheckedHost(ip), k));
-            });
-            assertThat(predicted).as(json).isEqualTo(reached).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+            r.path("newConnections").fieldNames().forEachRemaining(endpoints::add);
         }
+        Set<String> predicted = new HashSet<>();
+        for (String k : endpoints) {
+            String ip = k.startsWith("[") ? k.substring(1, k.indexOf(']')) : k.substring(0, k.lastIndexOf(':'));
+            predicted.add(byIp.getOrDefault(uncheckedHost(ip), k));
+        }
+        assertThat(predicted).as(json).isEqualTo(reached).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
     }
 
     private static String uncheckedHost(String ip) {

@@ -23,7 +23,11 @@ public final class Explainer {
 
     /** Where new connections end up: destination (or verdict) → share of new connections (affinity aside). */
     public record Result(PacketTracer.Packet packet, List<PacketTracer.Path> paths, Map<String, Double> shares,
-                         Integer proxyPort) {
+                         Integer proxyPort, List<String> proxyEndpoints) {
+        /** With the userspace proxy's endpoints for {@link #proxyPort} (null: the proxy could not be asked). */
+        public Result withProxyEndpoints(List<String> endpoints) {
+            return new Result(packet, paths, shares, proxyPort, endpoints);
+        }
     }
 
     private Explainer() {
@@ -47,7 +51,7 @@ public final class Explainer {
                 proxyPort = Integer.parseInt(d.substring(d.lastIndexOf(':') + 1));
             }
         }
-        return new Result(packet, paths, shares, proxyPort);
+        return new Result(packet, paths, shares, proxyPort, null);
     }
 
     private static String target(PacketTracer.Path p) {
@@ -93,6 +97,10 @@ public final class Explainer {
         if (r.proxyPort() != null) {
             s += "\nthe portal rules hand it to the userspace proxy on local port " + r.proxyPort()
                     + "; the proxy picks the endpoint (round robin, or the client's affinity)";
+            if (r.proxyEndpoints() != null) {
+                s += r.proxyEndpoints().isEmpty() ? ": it has no endpoint for this traffic (the connection is reset)"
+                        : " among " + String.join(", ", r.proxyEndpoints());
+            }
         }
         return s;
     }
@@ -132,6 +140,7 @@ public final class Explainer {
         root.put("newConnections", r.shares());
         if (r.proxyPort() != null) {
             root.put("userspaceProxyPort", r.proxyPort());
+            root.put("userspaceProxyEndpoints", r.proxyEndpoints());
         }
         return Inspect.json(root);
     }

@@ -37,6 +37,8 @@ public final class InspectCommands {
         String inInterface = "";
         @Option(names = {"-o", "--output"}, description = "text (default) or json")
         String output = "text";
+        @Option(names = "--metrics-address", description = "where the proxy serves /debug/services (default 127.0.0.1:10249)")
+        String metricsAddress = "127.0.0.1:10249";
 
         @Override
         public Integer call() throws IOException {
@@ -48,6 +50,9 @@ public final class InspectCommands {
             PacketTracer.Packet p = fromNode ? PacketTracer.Packet.fromNode(src.toString(), dstIp.toString(), proto, Integer.parseInt(dst[1]))
                     : PacketTracer.Packet.arriving(src.toString(), dstIp.toString(), proto, Integer.parseInt(dst[1]), inInterface);
             Explainer.Result r = Explainer.explain(rules(dstIp.family()), local, p);
+            if (r.proxyPort() != null) {
+                r = r.withProxyEndpoints(proxyEndpoints(metricsAddress, r.proxyPort(), dstIp.family()));
+            }
             System.out.print(output.equals("json") ? Explainer.json(r) : Explainer.text(r));
             return 0;
         }
@@ -76,8 +81,59 @@ public final class InspectCommands {
         }
     }
 
+    /**
+     * {@code /debug/services}: the service ports as the kernel holds them (both families, read back
+     * now) and what the data path holds beyond the rules ({@code proxy}).
+     */
+    public static String debugServices(java.util.Map<String, Object> proxy) {
+        java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+        List<KernelServices.Row> rows = new ArrayList<>();
+        try {
+            Set<IpAddress> local = localAddresses();
+            for (IpFamily f : IpFamily.values()) {
+                try {
+                    rows.addAll(KernelServices.read(rules(f), f, local, null));
+                } catch (IOException e) {
+                    out.put("error" + f.kubernetesName(), e.getMessage());
+                }
+            }
+        } catch (SocketException e) {
+            out.put("error", e.getMessage());
+        }
+        out.put("kernel", rows);
+        out.put("proxy", proxy);
+        return Inspect.json(out);
+    }
+
     static String rules(IpFamily family) throws IOException {
         return new Iptables(CommandRunner.SYSTEM, Iptables.detectFlavor(CommandRunner.SYSTEM)).save(family, null);
+    }
+
+    /**
+     * The endpoints the userspace proxy listening on {@code port} uses for {@code family}, from its
+     * {@code /debug/services}; null when the proxy cannot be asked.
+     */
+    static List<String> proxyEndpoints(String metricsAddress, int port, IpFamily family) {
+        try {
+            java.net.http.HttpResponse<String> resp = java.net.http.HttpClient.newBuilder()
+                    .connectTimeout(java.time.Duration.ofSeconds(2)).build()
+                    .send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + metricsAddress + "/debug/services"))
+                            .timeout(java.time.Duration.ofSeconds(5)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(resp.body());
+            for (var l : root.path("proxy").path("userspaceListeners")) {
+                if (l.path("port").asInt() == port) {
+                    List<String> out = new ArrayList<>();
+                    l.path("endpoints").path(family.kubernetesName()).forEach(e -> out.add(e.asText()));
+                    return out;
+                }
+            }
+            return List.of();
+        } catch (IOException | InterruptedException | IllegalArgumentException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            return null;
+        }
     }
 
     static Set<IpAddress> localAddresses() throws SocketException {

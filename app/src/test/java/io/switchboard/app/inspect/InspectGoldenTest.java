@@ -60,6 +60,18 @@ class InspectGoldenTest {
         assertThat(Explainer.json(r)).contains("\"newConnections\"", "\"10.180.0.1:80\" : 0.5");
     }
 
+    @Test
+    void aUserspacePathNamesTheProxysEndpointsWhenTheProxyCanBeAsked() throws IOException {
+        Explainer.Result r = Explainer.explain(rules("userspace"), NODE,
+                PacketTracer.Packet.arriving("10.244.1.5", "10.96.0.10", "tcp", 80, "cni0"));
+        assertThat(r.proxyPort()).isEqualTo(40010);
+        assertThat(Explainer.text(r.withProxyEndpoints(java.util.List.of("10.244.1.10:8080", "10.244.2.10:8080"))))
+                .contains("userspace proxy on local port 40010", "among 10.244.1.10:8080, 10.244.2.10:8080");
+        assertThat(Explainer.text(r.withProxyEndpoints(java.util.List.of()))).contains("the connection is reset");
+        assertThat(Explainer.json(r.withProxyEndpoints(java.util.List.of("10.244.1.10:8080"))))
+                .contains("\"userspaceProxyEndpoints\" : [ \"10.244.1.10:8080\" ]");
+    }
+
     @ParameterizedTest
     @CsvSource({"iptables-affinity, services-affinity", "iptables-nodeport, services-nodeport", "userspace, services-userspace"})
     void servicesAsGolden(String dump, String golden) throws IOException {

@@ -20,6 +20,15 @@ public interface ProxyBackend extends AutoCloseable {
      */
     void sync(ProxySnapshot snapshot) throws SyncException;
 
+    /**
+     * What the data path holds beyond the kernel's rules (e.g. the userspace proxy's listeners and
+     * their endpoints), for {@code /debug/services} and {@code switchboard explain}; JSON-ready maps
+     * and lists. Empty when the kernel's rules say everything.
+     */
+    default java.util.Map<String, Object> debugState() {
+        return java.util.Map.of();
+    }
+
     /** Removes everything this mode (or kube-proxy in this mode) ever installed. */
     void cleanup() throws SyncException;
 

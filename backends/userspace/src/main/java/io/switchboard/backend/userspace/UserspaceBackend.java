@@ -110,7 +110,7 @@ public final class UserspaceBackend implements ProxyBackend {
     }
 
     @Override
-    public void sync(ProxySnapshot snapshot) throws SyncException {
+    public synchronized void sync(ProxySnapshot snapshot) throws SyncException {
         syncListeners(snapshot);
         List<String> failures = new ArrayList<>();
         for (IpFamily family : new TreeSet<>(ctx.families())) {
@@ -353,6 +353,30 @@ public final class UserspaceBackend implements ProxyBackend {
             LOG.warn("cannot list local addresses: {}", e.getMessage());
         }
         return null;
+    }
+
+    @Override
+    public synchronized Map<String, Object> debugState() {
+        List<Object> out = new ArrayList<>();
+        for (Map.Entry<Key, Listener> e : listeners.entrySet()) {
+            Map<String, Object> l = new java.util.LinkedHashMap<>();
+            l.put("service", e.getKey().name().toString());
+            l.put("kind", e.getKey().external() ? "external" : "cluster IP");
+            l.put("protocol", e.getKey().name().protocol().name());
+            l.put("port", e.getValue().port());
+            l.put("affinity", e.getValue().balancer.affinity().clientIp()
+                    ? "ClientIP " + e.getValue().balancer.affinity().timeoutSeconds() + "s" : "None");
+            Map<String, Object> eps = new java.util.LinkedHashMap<>();
+            for (IpFamily f : new TreeSet<>(ctx.families())) {
+                List<String> list = new ArrayList<>();
+                e.getValue().balancer.endpoints(f).forEach(a -> list.add(IpAddress.of(a.getAddress().getAddress()).withPort(a.getPort())));
+                eps.put(f.kubernetesName(), list);
+            }
+            l.put("endpoints", eps);
+            l.put("open", e.getValue().tcp != null ? e.getValue().tcp.openConnections() : e.getValue().udp.sessions());
+            out.add(l);
+        }
+        return Map.of("userspaceListeners", out);
     }
 
     /** Local ports of the listeners, by service port and kind (for tests and inspection). */
