@@ -500,6 +500,22 @@ abstract class ConformanceSuite {
         assertThat(predicted).as(json).isEqualTo(reached).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
     }
 
+    @Test
+    @Order(8)
+    void servicesShowsNoDriftBetweenTheKernelAndTheApi() throws Exception {
+        String json = Netns.exec(cluster.node(), "java", "-jar", SwitchboardProcess.JAR.toString(), "services", "-n", "ns",
+                "--master", api.url(), "-o", "json");
+        var rows = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+        assertThat(rows.size()).as(json).isGreaterThan(10);
+        Set<String> services = new HashSet<>();
+        for (var row : rows) {
+            services.add(row.path("service").asText());
+            assertThat(row.path("drift").asText()).as(row.toString()).startsWith("ok");
+        }
+        assertThat(services).contains("ns/web:http", "ns/web-local:http", "ns/sticky:http", "ns/empty:http", "ns/dns:dns",
+                "ns/bad:http");
+    }
+
     private static String uncheckedHost(String ip) {
         try {
             return InetAddress.getByName(ip).getHostAddress();

@@ -101,6 +101,33 @@ public final class ClusterWatcher implements AutoCloseable {
                 .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor(RestClientMetrics.NAME, rest)).build();
     }
 
+    /** What the API says, translated once: for {@code switchboard services}' drift column. */
+    public record ApiState(List<io.switchboard.core.model.ServiceInfo> services,
+                           List<io.switchboard.core.model.EndpointSliceInfo> slices, int skipped) {
+    }
+
+    /** Lists every Service and EndpointSlice once (no watch); malformed objects are counted and skipped. */
+    public static ApiState list(KubernetesClient client) {
+        List<io.switchboard.core.model.ServiceInfo> services = new ArrayList<>();
+        List<io.switchboard.core.model.EndpointSliceInfo> slices = new ArrayList<>();
+        int skipped = 0;
+        for (var svc : client.services().inAnyNamespace().list().getItems()) {
+            try {
+                Translator.service(svc).ifPresent(services::add);
+            } catch (IllegalArgumentException e) {
+                skipped++;
+            }
+        }
+        for (var slice : client.discovery().v1().endpointSlices().inAnyNamespace().list().getItems()) {
+            try {
+                Translator.slice(slice).ifPresent(slices::add);
+            } catch (IllegalArgumentException e) {
+                skipped++;
+            }
+        }
+        return new ApiState(services, slices, skipped);
+    }
+
     /**
      * Posts a "Starting" event on this node, as kube-proxy does at start (source component
      * kube-proxy, so event-based tooling keeps matching). Runs in the background; a failure is logged.

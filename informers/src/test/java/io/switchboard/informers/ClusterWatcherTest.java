@@ -64,6 +64,15 @@ class ClusterWatcherTest {
     }
 
     @Test
+    void listReadsTheApiOnceAndSkipsWhatItCannotTranslate() {
+        admin.services().resource(Objects.service("ns", "a", "10.96.1.1")).create();
+        admin.services().resource(Objects.service("ns", "b", "10.96.1.2")).create();
+        var state = ClusterWatcher.list(proxyClient);
+        assertThat(state.services()).extracting(s -> s.name().toString()).containsExactlyInAnyOrder("ns/a", "ns/b");
+        assertThat(state.skipped()).isZero();
+    }
+
+    @Test
     void aStartingEventIsPostedOnTheNodeAsKubeProxyDoes() throws Exception {
         startWatcher();
         watcher.recordStartEvent("iptables").get(20, java.util.concurrent.TimeUnit.SECONDS);

@@ -64,16 +64,30 @@ public final class InspectCommands {
         String namespace;
         @Option(names = {"-o", "--output"}, description = "wide (default) or json")
         String output = "wide";
+        @Option(names = "--master", description = "compare with this API server (adds a DRIFT column)")
+        String master;
+        @Option(names = "--kubeconfig", description = "compare with the API server of this kubeconfig (adds a DRIFT column)")
+        String kubeconfig;
 
         @Override
         public Integer call() throws IOException {
             Set<IpAddress> local = localAddresses();
             List<KernelServices.Row> rows = new ArrayList<>();
+            java.util.Set<IpFamily> read = new java.util.HashSet<>();
             for (IpFamily f : IpFamily.values()) {
                 try {
                     rows.addAll(KernelServices.read(rules(f), f, local, namespace));
+                    read.add(f);
                 } catch (IOException e) {
                     System.err.println("switchboard services: cannot read the " + f.kubernetesName() + " rules: " + e.getMessage());
+                }
+            }
+            if (master != null || kubeconfig != null) {
+                try (var client = io.switchboard.informers.ClusterWatcher.connect(kubeconfig == null ? "" : kubeconfig,
+                        master == null ? "" : master)) {
+                    var api = io.switchboard.informers.ClusterWatcher.list(client);
+                    var services = api.services().stream().filter(s -> namespace == null || s.name().namespace().equals(namespace)).toList();
+                    rows = Drift.mark(rows, services, api.slices(), read);
                 }
             }
             System.out.print(output.equals("json") ? KernelServices.json(rows) : KernelServices.text(rows));

@@ -23,9 +23,16 @@ import java.util.regex.Pattern;
 public final class KernelServices {
     private static final Pattern AFFINITY = Pattern.compile("--seconds (\\d+)");
 
-    /** One programmed address of a service port. */
+    /** One programmed address of a service port; {@code drift} is empty unless compared with the API. */
     public record Row(String service, String kind, String address, String protocol, List<String> endpoints,
-                      String affinity) {
+                      String affinity, String drift) {
+        Row(String service, String kind, String address, String protocol, List<String> endpoints, String affinity) {
+            this(service, kind, address, protocol, endpoints, affinity, "");
+        }
+
+        Row withDrift(String d) {
+            return new Row(service, kind, address, protocol, endpoints, affinity, d);
+        }
     }
 
     private KernelServices() {
@@ -124,13 +131,15 @@ public final class KernelServices {
         return new Row(service, kind, address, proto, endpoints, affinity);
     }
 
-    /** A table, one row per address. */
+    /** A table, one row per address (with a DRIFT column when the rows were compared with the API). */
     public static String text(List<Row> rows) {
-        StringBuilder sb = new StringBuilder(String.format("%-28s %-17s %-28s %-5s %-14s %s%n", "SERVICE", "KIND", "ADDRESS", "PROTO",
-                "AFFINITY", "ENDPOINTS (share of new connections)"));
+        boolean drift = rows.stream().anyMatch(r -> !r.drift().isEmpty());
+        StringBuilder sb = new StringBuilder(String.format("%-28s %-17s %-28s %-5s %-14s %s%s%n", "SERVICE", "KIND", "ADDRESS", "PROTO",
+                "AFFINITY", drift ? String.format("%-32s ", "DRIFT") : "", "ENDPOINTS (share of new connections)"));
         for (Row r : rows) {
-            sb.append(String.format("%-28s %-17s %-28s %-5s %-14s %s%n", r.service(), r.kind(), r.address(), r.protocol(),
-                    r.affinity().isEmpty() ? "-" : r.affinity(), String.join(", ", r.endpoints())));
+            sb.append(String.format("%-28s %-17s %-28s %-5s %-14s %s%s%n", r.service(), r.kind(), r.address(), r.protocol(),
+                    r.affinity().isEmpty() ? "-" : r.affinity(), drift ? String.format("%-32s ", r.drift()) : "",
+                    String.join(", ", r.endpoints())));
         }
         return sb.toString();
     }
