@@ -199,7 +199,7 @@ final class TcpProxy implements AutoCloseable {
                 return;
             }
             tried.add(endpoint);
-            Relay toClient = new Relay(front, "to_client");
+            Relay toClient = new Relay(name, metrics, front, "to_client");
             new Bootstrap().group(front.eventLoop()).channel(transport.socketChannel())
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                     .option(ChannelOption.AUTO_READ, false)
@@ -233,7 +233,7 @@ final class TcpProxy implements AutoCloseable {
                             }
                             pendingBytes = 0;
                             back.flush();
-                            front.pipeline().replace(Frontend.this, "relay", new Relay(back, "to_endpoint"));
+                            front.pipeline().replace(Frontend.this, "relay", new Relay(name, metrics, back, "to_endpoint"));
                             if (fin) {
                                 back.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(x -> ((DuplexChannel) back).shutdownOutput());
                             }
@@ -273,11 +273,15 @@ final class TcpProxy implements AutoCloseable {
      * Relays what one channel reads to its peer. Installed on both sides; reads are manual
      * (auto-read off), so a side is read only while its peer can take more.
      */
-    private final class Relay extends ChannelInboundHandlerAdapter {
+    static final class Relay extends ChannelInboundHandlerAdapter {
+        private final String name;
+        private final ProxyMetrics metrics;
         private final Channel peer;
         private final String direction;
 
-        Relay(Channel peer, String direction) {
+        Relay(String name, ProxyMetrics metrics, Channel peer, String direction) {
+            this.name = name;
+            this.metrics = metrics;
             this.peer = peer;
             this.direction = direction;
         }
