@@ -152,7 +152,29 @@ abstract class ConformanceSuite {
         service("bad", 66, 80, "TCP", 8080, 0, null, true);
         slice("bad", "TCP", 8080, Map.of("web-a", NODE, "web-b", NODE));
         sabotage();
+        anotherAgentsRules();
         startProxy();
+    }
+
+    /** A CNI-like agent's own chains and jumps, which every sync and --cleanup must leave alone. */
+    private void anotherAgentsRules() {
+        String node = cluster.node();
+        for (String cmd : List.of("iptables", "ip6tables")) {
+            Netns.exec(node, cmd, "-w", "5", "-t", "nat", "-N", "CNI-TEST");
+            Netns.exec(node, cmd, "-w", "5", "-t", "nat", "-A", "CNI-TEST", "-p", "tcp", "--dport", "4444", "-j", "RETURN");
+            Netns.exec(node, cmd, "-w", "5", "-t", "nat", "-A", "POSTROUTING", "-j", "CNI-TEST");
+            Netns.exec(node, cmd, "-w", "5", "-t", "filter", "-N", "CNI-FW");
+            Netns.exec(node, cmd, "-w", "5", "-t", "filter", "-A", "CNI-FW", "-p", "tcp", "--dport", "4444", "-j", "ACCEPT");
+            Netns.exec(node, cmd, "-w", "5", "-t", "filter", "-A", "FORWARD", "-j", "CNI-FW");
+        }
+    }
+
+    private void assertAnotherAgentsRulesAreIntact() {
+        for (String save : List.of("iptables-save", "ip6tables-save")) {
+            String all = Netns.exec(cluster.node(), save);
+            assertThat(all).as(save).contains("-A CNI-TEST -p tcp -m tcp --dport 4444 -j RETURN", "-A POSTROUTING -j CNI-TEST",
+                    "-A CNI-FW -p tcp -m tcp --dport 4444 -j ACCEPT", "-A FORWARD -j CNI-FW");
+        }
     }
 
     /**
@@ -577,8 +599,18 @@ abstract class ConformanceSuite {
         String server = in.readLine();
         out.write("before\n".getBytes(StandardCharsets.UTF_8));
         assertThat(in.readLine()).isEqualTo(server + " before");
+        DatagramSocket udp = Echo.udpSocket(cluster.podNs("client"), 1000);
+        String udpBefore = Echo.udpAsk(udp, vip(f, "dns"), 53);
+        assertThat(udpBefore).isIn("web-a", "web-b");
         proxy.close();
         startProxy();
+        if (!differs(Difference.RESTART_ENDS_PROXIED_CONNECTIONS)) {
+            // the UDP flow keeps its endpoint: a restart deletes no conntrack entry of a live endpoint
+            assertThat(Echo.udpAsk(udp, vip(f, "dns"), 53)).isEqualTo(udpBefore);
+            assertThat(metrics()).contains("kubeproxy_conntrack_reconciler_deleted_entries_total{ip_family=\""
+                    + (f == Fam.V4 ? "IPv4" : "IPv6") + "\"} 0.0");
+        }
+        udp.close();
         if (differs(Difference.RESTART_ENDS_PROXIED_CONNECTIONS)) {
             // the proxy that held the connection is gone: the client sees it end
             String after;
@@ -607,6 +639,8 @@ abstract class ConformanceSuite {
         await("cleanup done", Duration.ofSeconds(60), () -> !cleanup.alive());
         assertThat(Netns.exec(cluster.node(), "iptables-save")).doesNotContain("KUBE-");
         assertThat(Netns.exec(cluster.node(), "ip6tables-save")).doesNotContain("KUBE-");
+        // another agent's chains outlived every sync (full, partial, after a flush, across restarts) and the cleanup
+        assertAnotherAgentsRulesAreIntact();
         startProxy();
         for (Fam f : Fam.values()) {
             assertThat(names(cluster.podNs("client"), vip(f, "web"), 80, 40)).contains("web-a");

@@ -6,6 +6,7 @@ import io.switchboard.core.model.Protocol;
 import io.switchboard.core.model.ServicePort;
 import io.switchboard.core.model.ServicePortName;
 import io.switchboard.core.sync.ProxySnapshot;
+import io.switchboard.core.topology.EndpointSelection;
 import io.switchboard.core.track.EndpointChanges;
 
 import java.util.ArrayList;
@@ -23,7 +24,9 @@ import java.util.Set;
  * once endpoints appear.
  * <ul>
  *   <li>endpoint gone: entries to the service's VIPs:port (or its node port) answered by that endpoint;</li>
- *   <li>service gained its first endpoint, or a UDP port went away: every entry to its VIPs:port and node port.</li>
+ *   <li>service gained its first endpoint (or the proxy started): entries to its VIPs:port and node port
+ *       whose reply source is not one of its endpoints now;</li>
+ *   <li>a UDP port went away: every entry to its VIPs:port and node port.</li>
  * </ul>
  */
 public final class ConntrackPlanner {
@@ -54,13 +57,27 @@ public final class ConntrackPlanner {
                 }
             }
         }
-        List<ServicePort> wholesale = new ArrayList<>(work.removedPorts());
+        // newly active (including every service at a restart): only entries that do not lead to a
+        // serving endpoint now, i.e. those made while it had none (no DNAT) or to endpoints that went
+        // while nobody watched; a live client's entry to a live endpoint stays (no restart flush)
         for (ServicePortName spn : work.newlyActive()) {
             ServicePort svc = ports.get(spn);
-            if (svc != null) {
-                wholesale.add(svc);
+            if (svc == null || svc.protocol() != Protocol.UDP) {
+                continue;
+            }
+            Set<IpAddress> live = new HashSet<>();
+            EndpointSelection sel = snapshot.selections(family).get(spn);
+            if (sel != null) {
+                sel.allReachable().forEach(e -> live.add(e.ip()));
+            }
+            Set<IpAddress> vips = vips(svc, family);
+            for (Flow f : table) {
+                if (f.protocol() == Flow.UDP && toService(f, svc, vips) && !live.contains(f.replySrc())) {
+                    out.add(f);
+                }
             }
         }
+        List<ServicePort> wholesale = new ArrayList<>(work.removedPorts());
         for (ServicePort svc : wholesale) {
             if (svc.protocol() != Protocol.UDP) {
                 continue;

@@ -54,6 +54,21 @@ class ConntrackPlannerTest {
     }
 
     @Test
+    void aRestartKeepsEntriesToLiveEndpointsAndDropsTheRest() {
+        // at start every service is newly active; the flush kube-proxy once did (kubernetes#122740) is not repeated
+        TreeMap<ServicePortName, ServicePort> services = new TreeMap<>();
+        services.put(dns, dnsPort);
+        TreeMap<ServicePortName, List<Endpoint>> endpoints = new TreeMap<>();
+        endpoints.put(dns, List.of(Endpoint.ready("10.244.1.6", 53, "n1")));
+        var work = new ProxySnapshot.ConntrackWork(List.of(), Set.of(dns), List.of());
+        ProxySnapshot snap = ProxySnapshot.build(services, endpoints, NodeInfo.named("n1"), Set.of(IpFamily.IPV4), Set.of(), true, work);
+        Flow live = flow("10.244.2.8", "10.96.0.10", 53, "10.244.1.6", 53);
+        Flow toGone = flow("10.244.2.7", "10.96.0.10", 53, "10.244.1.5", 53);
+        Flow blackhole = flow("10.244.2.9", "10.96.0.10", 53, "10.96.0.10", 53);
+        assertThat(ConntrackPlanner.plan(snap, IpFamily.IPV4, List.of(live, toGone, blackhole))).containsExactly(toGone, blackhole);
+    }
+
+    @Test
     void removedPortClearsEverythingToIt() {
         ServicePort old = ServicePort.builder(spn("ns/gone", "p", Protocol.UDP)).clusterIp("10.96.0.20").port(5000).build();
         var work = new ProxySnapshot.ConntrackWork(List.of(), Set.of(), List.of(old));
