@@ -586,7 +586,8 @@ abstract class ConformanceSuite {
             return !names(client, vip(Fam.V4, "web"), 80, 20).contains("web-d");
         });
         slice("web", "TCP", 8080, Map.of("web-a", NODE, "web-b", NODE, "web-c", NODE, "web-d", "node2"));
-        await("web-d back", Duration.ofSeconds(10), () -> names(client, vip(Fam.V6, "web"), 80, 20).contains("web-d"));
+        await("web-d back in both families", Duration.ofSeconds(10), () -> names(client, vip(Fam.V4, "web"), 80, 20).contains("web-d")
+                && names(client, vip(Fam.V6, "web"), 80, 20).contains("web-d"));
     }
 
     @ParameterizedTest
@@ -627,6 +628,37 @@ abstract class ConformanceSuite {
         }
         s.close();
         assertThat(names(cluster.podNs("client"), vip(f, "web"), 80, 60)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+    }
+
+    @Test
+    @Order(11)
+    void aKilledProxyLeavesTheRulesAndTrafficFlows() throws Exception {
+        String client = cluster.podNs("client");
+        Socket s = Echo.tcpConnect(client, vip(Fam.V4, "web"), 80, 3000);
+        BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+        String server = in.readLine();
+        proxy.kill();
+        assertThat(proxy.alive()).isFalse();
+        if (differs(Difference.RESTART_ENDS_PROXIED_CONNECTIONS)) {
+            // the proxy was the data path: its connections end, and new ones are refused until it is back
+            String after;
+            try {
+                s.getOutputStream().write("after\n".getBytes(StandardCharsets.UTF_8));
+                after = in.readLine();
+            } catch (java.io.IOException e) {
+                after = null;
+            }
+            assertThat(after).isNull();
+            assertThat(Echo.tcpHello(client, vip(Fam.V4, "web"), 80, 2000)).isIn("REFUSED", "TIMEOUT");
+        } else {
+            // the kernel is the data path: SIGKILL changes nothing for open or new connections
+            s.getOutputStream().write("after\n".getBytes(StandardCharsets.UTF_8));
+            assertThat(in.readLine()).isEqualTo(server + " after");
+            assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+        }
+        s.close();
+        startProxy();
+        assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
     }
 
     @Test

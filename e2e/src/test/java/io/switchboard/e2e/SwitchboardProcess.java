@@ -47,6 +47,16 @@ final class SwitchboardProcess implements AutoCloseable {
         }
     }
 
+    /** SIGKILL: no shutdown hook, nothing drains, as when the OOM killer or a node crash ends it. */
+    void kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /**
      * SIGTERM to switchboard alone ({@code ip netns exec} execs java, so that is the JVM), then wait;
      * a tool it is running (an iptables-restore) finishes as it would on a node. Whatever is left
