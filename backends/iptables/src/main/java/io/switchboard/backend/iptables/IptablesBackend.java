@@ -14,6 +14,7 @@ import io.switchboard.core.sync.ProxySnapshot;
 import io.switchboard.core.topology.EndpointSelection;
 import io.switchboard.netfilter.ChainNames;
 import io.switchboard.netfilter.Iptables;
+import io.switchboard.netfilter.RejectedServicePorts;
 import io.switchboard.netfilter.conntrack.Conntrack;
 import io.switchboard.netfilter.conntrack.ConntrackPlanner;
 import io.switchboard.netfilter.conntrack.Flow;
@@ -57,7 +58,7 @@ public final class IptablesBackend implements ProxyBackend {
     private final Map<IpFamily, Map<String, String>> lastTop = new EnumMap<>(IpFamily.class);
     private final Map<IpFamily, Map<ServicePortName, IptablesRenderer.ServiceMemo>> memos = new EnumMap<>(IpFamily.class);
     /** Per family, the service ports whose rules the kernel rejected at the last sync (left out, retried). */
-    private final Map<IpFamily, Set<ServicePortName>> rejected = new EnumMap<>(IpFamily.class);
+    private final RejectedServicePorts rejected = new RejectedServicePorts();
     /** Beyond this many rejected ports in one sync the failure is taken as the family's, not a port's. */
     static final int MAX_REJECTED_PER_SYNC = 16;
     /** Service rules per restore when the input is split (nf_tables backend, large inputs). */
@@ -133,7 +134,7 @@ public final class IptablesBackend implements ProxyBackend {
         }
         ProxySnapshot effective = full ? snapshot.asFull() : snapshot;
         // service ports the kernel rejected before are tried again with every sync
-        Set<ServicePortName> rejectedBefore = rejected.getOrDefault(family, Set.of());
+        Set<ServicePortName> rejectedBefore = rejected.last(family);
         Set<NamespacedName> retry = new HashSet<>();
         rejectedBefore.forEach(p -> retry.add(p.service()));
         effective = effective.withChanged(retry);
@@ -193,17 +194,7 @@ public final class IptablesBackend implements ProxyBackend {
                 throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
             }
         }
-        int newly = 0;
-        for (ServicePortName p : excluded) {
-            newly += rejectedBefore.contains(p) ? 0 : 1;
-        }
-        for (ServicePortName p : rejectedBefore) {
-            if (!excluded.contains(p) && snapshot.services().containsKey(p)) {
-                LOG.info("{}: the rules of {} are accepted now", family.kubernetesName(), p);
-            }
-        }
-        rejected.put(family, Set.copyOf(excluded));
-        ctx.metrics().rejectedServicePorts(family, excluded.size(), newly);
+        rejected.record(family, excluded, snapshot, ctx.metrics());
         lastTop.put(family, input.topContents());
         memos.put(family, input.memo());
         lastInputBytes = bytes;

@@ -15,6 +15,7 @@ import io.switchboard.core.model.TrafficPolicy;
 import io.switchboard.core.sync.ProxySnapshot;
 import io.switchboard.core.topology.EndpointSelection;
 import io.switchboard.netfilter.Iptables;
+import io.switchboard.netfilter.RejectedServicePorts;
 import io.switchboard.netfilter.health.ServiceHealthServers;
 import io.switchboard.netfilter.trace.RuleSet;
 import org.slf4j.Logger;
@@ -90,7 +91,7 @@ public final class UserspaceBackend implements ProxyBackend {
     private final MultiThreadIoEventLoopGroup group;
     private final Map<Key, Listener> listeners = new TreeMap<>();
     private final Set<ServicePortName> skipped = new HashSet<>();
-    private final Map<IpFamily, Set<ServicePortName>> rejected = new EnumMap<>(IpFamily.class);
+    private final RejectedServicePorts rejected = new RejectedServicePorts();
     private final ServiceHealthServers healthServers;
     private final Duration tcpIdle;
     private int nextPort;
@@ -288,7 +289,7 @@ public final class UserspaceBackend implements ProxyBackend {
         }
         PortalRenderer.Settings settings = new PortalRenderer.Settings(family, hostAddress(snapshot, family),
                 !bindAddressOf(family), missing);
-        Set<ServicePortName> before = rejected.getOrDefault(family, Set.of());
+        Set<ServicePortName> before = rejected.last(family);
         Set<ServicePortName> excluded = new TreeSet<>();
         while (true) {
             PortalRenderer.Rendered r = PortalRenderer.render(portals(snapshot, family, excluded), settings);
@@ -312,17 +313,7 @@ public final class UserspaceBackend implements ProxyBackend {
                 throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
             }
         }
-        int newly = 0;
-        for (ServicePortName p : excluded) {
-            newly += before.contains(p) ? 0 : 1;
-        }
-        for (ServicePortName p : before) {
-            if (!excluded.contains(p) && snapshot.services().containsKey(p)) {
-                LOG.info("{}: the rules of {} are accepted now", family.kubernetesName(), p);
-            }
-        }
-        rejected.put(family, Set.copyOf(excluded));
-        ctx.metrics().rejectedServicePorts(family, excluded.size(), newly);
+        rejected.record(family, excluded, snapshot, ctx.metrics());
     }
 
     private boolean bindAddressOf(IpFamily family) {

@@ -1,0 +1,43 @@
+package io.switchboard.netfilter;
+
+import io.switchboard.core.metrics.ProxyMetrics;
+import io.switchboard.core.model.IpFamily;
+import io.switchboard.core.model.ServicePortName;
+import io.switchboard.core.sync.ProxySnapshot;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Per family, the service ports whose rules the kernel rejected at the last sync: a backend leaves
+ * them out, applies every other one, and tries them again with each sync. Shared by the modes that
+ * restore rule text; it logs ports that are accepted again and feeds the rejected-ports metrics.
+ */
+public final class RejectedServicePorts {
+    private static final Logger LOG = LoggerFactory.getLogger(RejectedServicePorts.class);
+    private final Map<IpFamily, Set<ServicePortName>> rejected = new EnumMap<>(IpFamily.class);
+
+    /** The ports left out at the family's last sync. */
+    public Set<ServicePortName> last(IpFamily family) {
+        return rejected.getOrDefault(family, Set.of());
+    }
+
+    /** After a family's successful sync that left out {@code excluded}: log, count, remember. */
+    public void record(IpFamily family, Set<ServicePortName> excluded, ProxySnapshot snapshot, ProxyMetrics metrics) {
+        Set<ServicePortName> before = last(family);
+        int newly = 0;
+        for (ServicePortName p : excluded) {
+            newly += before.contains(p) ? 0 : 1;
+        }
+        for (ServicePortName p : before) {
+            if (!excluded.contains(p) && snapshot.services().containsKey(p)) {
+                LOG.info("{}: the rules of {} are accepted now", family.kubernetesName(), p);
+            }
+        }
+        rejected.put(family, Set.copyOf(excluded));
+        metrics.rejectedServicePorts(family, excluded.size(), newly);
+    }
+}
