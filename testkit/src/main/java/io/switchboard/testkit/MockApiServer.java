@@ -79,6 +79,13 @@ public final class MockApiServer implements AutoCloseable {
 
     @Override
     public void close() {
-        server.destroy();
+        try {
+            server.destroy();
+        } catch (IllegalStateException e) {
+            // "Unable to close MockWebServer": the listening socket is closed, but a connection the JDK
+            // HTTP client keeps alive (it has no close() on Java 17) still holds a handler thread for
+            // the server's 10 s shutdown wait; nothing of the test's outcome depends on it
+            java.util.logging.Logger.getLogger(MockApiServer.class.getName()).fine("mock API server: " + e.getMessage());
+        }
     }
 }
