@@ -351,7 +351,7 @@ abstract class ConformanceSuite {
 
     @ParameterizedTest
     @EnumSource(Fam.class)
-    @Order(3)
+    @Order(4)
     void externalTrafficPolicyLocalOnlyReachesLocalEndpoints(Fam f) {
         assertThat(names(cluster.ext(), nodeIp(f), 30081, 40)).containsExactly("web-a");
         // from inside the cluster the cluster IP still reaches every endpoint
@@ -379,6 +379,11 @@ abstract class ConformanceSuite {
         slice("web-local", "TCP", 8080, Map.of("web-a", NODE, "web-d", "node2"));
         await("200 again", Duration.ofSeconds(5),
                 () -> httpGet(cluster.node(), "http://" + TestCluster.NODE_IP + ":32080/").startsWith("200\n"));
+        // the health server answers 200 once one family has its local endpoint back; wait for both
+        // families' rules before the next flow (their slices can arrive in separate syncs)
+        await("local endpoint back in both families", Duration.ofSeconds(10),
+                () -> names(cluster.ext(), TestCluster.NODE_IP, 30081, 3).equals(Set.of("web-a"))
+                        && names(cluster.ext(), TestCluster.NODE_IP6, 30081, 3).equals(Set.of("web-a")));
     }
 
     @ParameterizedTest
