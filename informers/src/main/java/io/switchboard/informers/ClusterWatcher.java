@@ -9,7 +9,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.fabric8.kubernetes.client.informers.cache.ReducedStateItemStore;
 import io.switchboard.core.metrics.ProxyMetrics;
 import io.switchboard.core.model.EndpointSliceInfo;
 import io.switchboard.core.model.NamespacedName;
@@ -35,9 +34,9 @@ import java.util.function.Function;
 /**
  * Watches Services, EndpointSlices and the proxy's own Node and feeds the core's handlers.
  *
- * <p>Event handlers do O(1) work: translate, hand over, return. Objects the proxy does not need in
- * full are stored reduced (labels, the annotations that matter, spec/status or endpoints/ports) so
- * that memory stays small at 10k services. A malformed object is logged once (per distinct error),
+ * <p>Event handlers do O(1) work: translate, hand over, return. The informers keep only each
+ * object's key and resourceVersion ({@link VersionOnlyStore}); the core holds the translated form,
+ * so no client model object outlives its event. A malformed object is logged once (per distinct error),
  * counted, and skipped; the last good version of that object stays in effect. Watch errors are
  * retried by the informers with backoff, and the core keeps its last rules meanwhile.
  */
@@ -96,6 +95,7 @@ public final class ClusterWatcher implements AutoCloseable {
         if (master != null && !master.isEmpty()) {
             config.setMasterUrl(master);
         }
+
         RestClientMetrics rest = new RestClientMetrics(metrics, System::nanoTime);
         return new KubernetesClientBuilder().withConfig(config)
                 .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor(RestClientMetrics.NAME, rest)).build();
@@ -162,11 +162,8 @@ public final class ClusterWatcher implements AutoCloseable {
                 : sliceOp.runnableInformer(resyncMs);
         SharedIndexInformer<Node> nodeInformer = client.nodes().withName(nodeName).runnableInformer(resyncMs);
 
-        var ser = client.getKubernetesSerialization();
-        svcInformer.itemStore(new ReducedStateItemStore<>(ReducedStateItemStore.NAME_KEY_STATE, Service.class, ser,
-                "metadata.labels", "metadata.annotations", "metadata.resourceVersion", "spec", "status"));
-        sliceInformer.itemStore(new ReducedStateItemStore<>(ReducedStateItemStore.NAME_KEY_STATE, EndpointSlice.class, ser,
-                "metadata.labels", "metadata.annotations", "metadata.resourceVersion", "addressType", "endpoints", "ports"));
+        svcInformer.itemStore(new VersionOnlyStore<>(Service::new));
+        sliceInformer.itemStore(new VersionOnlyStore<>(EndpointSlice::new));
 
         AtomicBoolean servicesSynced = new AtomicBoolean();
         svcInformer.addEventHandler(new Forwarder<>("Service", svc -> Translator.service(svc),
@@ -233,6 +230,9 @@ public final class ClusterWatcher implements AutoCloseable {
 
         @Override
         public void onUpdate(T oldObj, T newObj) {
+            if (oldObj == newObj) {
+                return; // a periodic resync re-delivers the stored (bare) object: the core already has it
+            }
             handle(newObj);
         }
 
