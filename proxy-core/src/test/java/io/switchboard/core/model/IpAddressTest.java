@@ -82,4 +82,31 @@ class IpAddressTest {
         assertThatThrownBy(() -> Cidr.parse("10.0.0.0/33")).hasMessageContaining("10.0.0.0/33");
         assertThatThrownBy(() -> Cidr.parse("10.0.0.0")).hasMessageContaining("no prefix length");
     }
+
+    /** The compact two-long form agrees with the raw bytes for every operation, both families. */
+    @ParameterizedTest
+    @ValueSource(longs = {3, 19, 2024})
+    void compactFormAgreesWithTheBytes(long seed) throws Exception {
+        Random r = new Random(seed);
+        for (int n = 0; n < 2000; n++) {
+            byte[] a = new byte[r.nextBoolean() ? 4 : 16];
+            byte[] b = new byte[r.nextInt(4) == 0 ? 20 - a.length : a.length];
+            r.nextBytes(a);
+            r.nextBytes(b);
+            if (r.nextInt(5) == 0) {
+                System.arraycopy(a, 0, b, 0, Math.min(a.length, b.length) - 1);
+            }
+            IpAddress x = IpAddress.of(a);
+            IpAddress y = IpAddress.of(b);
+            assertThat(x.bytes()).isEqualTo(a);
+            assertThat(InetAddress.getByName(x.toString()).getAddress()).as("the text names the same address").isEqualTo(a);
+            assertThat(IpAddress.parse(x.toString())).isEqualTo(x).hasSameHashCodeAs(x);
+            for (int i = 0; i < a.length * 8; i++) {
+                assertThat(x.bit(i)).isEqualTo((a[i / 8] & (0x80 >>> (i % 8))) != 0);
+            }
+            int expected = a.length != b.length ? Integer.compare(a.length, b.length) : java.util.Arrays.compareUnsigned(a, b);
+            assertThat(Integer.signum(x.compareTo(y))).as("%s vs %s", x, y).isEqualTo(Integer.signum(expected));
+            assertThat(x.equals(y)).isEqualTo(java.util.Arrays.equals(a, b));
+        }
+    }
 }
