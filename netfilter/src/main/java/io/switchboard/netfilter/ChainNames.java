@@ -34,22 +34,13 @@ public final class ChainNames {
             throw new IllegalStateException("SHA-256 missing from the JDK", e);
         }
     });
-    /** Names are recomputed every sync for every service; a bounded cache makes that O(1). */
-    private static final int CACHE_LIMIT = 1 << 19;
-    private static final java.util.concurrent.ConcurrentHashMap<String, String> CACHE = new java.util.concurrent.ConcurrentHashMap<>();
-
-    /** First 16 characters of base32(sha256(text)). */
+    /**
+     * First 16 characters of base32(sha256(text)). Not cached: a cache of every name held two
+     * strings per endpoint (about 20 MB at 10,000 services × 10 endpoints) to save a hash that
+     * partial syncs, which replay unchanged services, rarely compute.
+     */
     public static String hash(String text) {
-        String cached = CACHE.get(text);
-        if (cached != null) {
-            return cached;
-        }
-        String h = compute(text);
-        if (CACHE.size() >= CACHE_LIMIT) {
-            CACHE.clear();
-        }
-        CACHE.put(text, h);
-        return h;
+        return compute(text);
     }
 
     private static String compute(String text) {
