@@ -46,6 +46,29 @@ public final class Translator {
     public static final String LB_SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges";
     public static final String TO_BE_DELETED_TAINT = "ToBeDeletedByClusterAutoscaler";
 
+    /**
+     * Canonical copies of the few strings that repeat across many objects (namespaces, node and
+     * zone names, hints): every decoded object carries its own copy, 100k duplicates at 10,000
+     * services × 10 endpoints. Bounded; past the bound a string is kept as decoded.
+     */
+    private static final int SHARED_LIMIT = 1 << 16;
+    private static final Map<String, String> SHARED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    static String shared(String s) {
+        if (s == null) {
+            return null;
+        }
+        String canonical = SHARED.get(s);
+        if (canonical != null) {
+            return canonical;
+        }
+        if (SHARED.size() >= SHARED_LIMIT) {
+            return s;
+        }
+        String prior = SHARED.putIfAbsent(s, s);
+        return prior == null ? s : prior;
+    }
+
     private Translator() {
     }
 
@@ -59,7 +82,7 @@ public final class Translator {
      * labels hand them to another proxy.
      */
     public static Optional<ServiceInfo> service(Service svc) {
-        NamespacedName name = new NamespacedName(svc.getMetadata().getNamespace(), svc.getMetadata().getName());
+        NamespacedName name = new NamespacedName(shared(svc.getMetadata().getNamespace()), svc.getMetadata().getName());
         if (ignoredByLabels(svc.getMetadata().getLabels())) {
             return Optional.empty();
         }
@@ -162,7 +185,7 @@ public final class Translator {
 
     /** Translates an EndpointSlice. Empty for FQDN slices and slices handed to another proxy. */
     public static Optional<EndpointSliceInfo> slice(EndpointSlice slice) {
-        NamespacedName name = new NamespacedName(slice.getMetadata().getNamespace(), slice.getMetadata().getName());
+        NamespacedName name = new NamespacedName(shared(slice.getMetadata().getNamespace()), slice.getMetadata().getName());
         Map<String, String> labels = slice.getMetadata().getLabels();
         if (ignoredByLabels(labels)) {
             return Optional.empty();
@@ -205,11 +228,11 @@ public final class Translator {
             Set<String> nodeHints = new HashSet<>();
             EndpointHints h = e.getHints();
             if (h != null) {
-                nonNull(h.getForZones()).forEach(z -> zoneHints.add(z.getName()));
-                nonNull(h.getForNodes()).forEach(n -> nodeHints.add(n.getName()));
+                nonNull(h.getForZones()).forEach(z -> zoneHints.add(shared(z.getName())));
+                nonNull(h.getForNodes()).forEach(n -> nodeHints.add(shared(n.getName())));
             }
-            endpoints.add(new EndpointSliceInfo.SliceEndpoint(ip, ready, serving, terminating, e.getNodeName(),
-                    e.getZone(), zoneHints, nodeHints));
+            endpoints.add(new EndpointSliceInfo.SliceEndpoint(ip, ready, serving, terminating, shared(e.getNodeName()),
+                    shared(e.getZone()), zoneHints, nodeHints));
         }
         Instant trigger = null;
         Map<String, String> ann = slice.getMetadata().getAnnotations();

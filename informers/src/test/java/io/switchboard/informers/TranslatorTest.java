@@ -139,4 +139,20 @@ class TranslatorTest {
                 .withKey("ToBeDeletedByClusterAutoscaler").withEffect("NoSchedule").endTaint().endSpec().build();
         assertThat(Translator.node(tainted).eligible()).isFalse();
     }
+
+    /** Decoded objects each carry their own strings; translated ones share the repeated names. */
+    @Test
+    void repeatedNamesAreSharedAcrossObjects() {
+        var a = Objects.slice(new String("ns"), "a-1", "a", "10.0.0.1");
+        var b = Objects.slice(new String("ns"), "b-1", "b", "10.0.0.2");
+        a.getEndpoints().get(0).setNodeName(new String("node-7"));
+        b.getEndpoints().get(0).setNodeName(new String("node-7"));
+        a.getEndpoints().get(0).setZone(new String("zone-a"));
+        b.getEndpoints().get(0).setZone(new String("zone-a"));
+        var ta = Translator.slice(a).orElseThrow();
+        var tb = Translator.slice(b).orElseThrow();
+        assertThat(ta.endpoints().get(0).nodeName()).isEqualTo("node-7").isSameAs(tb.endpoints().get(0).nodeName());
+        assertThat(ta.endpoints().get(0).zone()).isEqualTo("zone-a").isSameAs(tb.endpoints().get(0).zone());
+        assertThat(ta.name().namespace()).isSameAs(tb.name().namespace());
+    }
 }
