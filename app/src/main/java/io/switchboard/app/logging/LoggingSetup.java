@@ -21,6 +21,10 @@ public final class LoggingSetup {
     public static void configure(int verbosity, String format) {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
         ctx.reset();
+        configure(ctx, verbosity, format);
+    }
+
+    static void configure(LoggerContext ctx, int verbosity, String format) {
         LayoutBase<ILoggingEvent> layout = "json".equals(format) ? new JsonLayout() : new KlogLayout();
         layout.setContext(ctx);
         layout.start();
