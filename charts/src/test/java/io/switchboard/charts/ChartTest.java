@@ -36,6 +36,32 @@ class ChartTest {
         return (T) objs.stream().filter(type::isInstance).findFirst().orElseThrow();
     }
 
+    /**
+     * One set of JVM defaults, in three places: the launcher, the image (JAVA_TOOL_OPTIONS) and the
+     * chart, which renders it into the container's environment.
+     */
+    @Test
+    void jvmDefaultsAreTheSameInLauncherImageAndChart() throws Exception {
+        Path repo = CHART.getParent().getParent();
+        String launcher = Files.readString(repo.resolve("bin/switchboard")).lines()
+                .filter(l -> l.startsWith("defaults=")).findFirst().orElseThrow()
+                .replaceFirst("^defaults=\"", "").replaceFirst("\"$", "");
+        String pom = Files.readString(repo.resolve("image/pom.xml"));
+        String image = pom.substring(pom.indexOf("<switchboard.jvmDefaults>") + "<switchboard.jvmDefaults>".length(),
+                pom.indexOf("</switchboard.jvmDefaults>"));
+        DaemonSet ds = one(render(), DaemonSet.class);
+        var env = ds.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
+        String chart = env.stream().filter(e -> e.getName().equals("JAVA_TOOL_OPTIONS")).findFirst().orElseThrow().getValue();
+        assertThat(launcher).contains("-XX:+UseSerialGC", "-XX:MaxRAMPercentage=");
+        assertThat(image).isEqualTo(launcher);
+        assertThat(chart).isEqualTo(launcher);
+        assertThat(env).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("MALLOC_ARENA_MAX");
+            assertThat(e.getValue()).isEqualTo("2");
+        });
+        assertThat(pom).contains("<MALLOC_ARENA_MAX>2</MALLOC_ARENA_MAX>");
+    }
+
     @Test
     void lintStrictPasses() {
         LintResult r = new Helm(CHART).lint().strict().call();

@@ -55,7 +55,10 @@ class ImageIT {
             assertThat(Files.exists(root.resolve(bin)) || Files.isSymbolicLink(root.resolve(bin))).as(bin).isTrue();
         }
         JsonNode c = config.get("config");
-        assertThat(c.get("Entrypoint").toString()).contains("io.switchboard.app.Main", "-XX:MaxRAMPercentage=60");
+        assertThat(c.get("Entrypoint").toString()).contains("io.switchboard.app.Main");
+        // the JVM defaults come as environment variables, so that a pod can replace them
+        assertThat(c.get("Env").toString()).contains("JAVA_TOOL_OPTIONS=-XX:+UseSerialGC", "-XX:MaxRAMPercentage=60",
+                "MALLOC_ARENA_MAX=2");
         assertThat(c.get("User").asText()).isEqualTo("0");
     }
 

@@ -177,6 +177,8 @@ class PodmanIT {
                     assertThat(hits(client, TestCluster.NODE_IP, 30080)).as(proxy.getLogs()).containsOnly("web-a");
                     await("/healthz 200", Duration.ofSeconds(30), () -> http(cluster.node(), "http://127.0.0.1:10256/healthz").startsWith("200"));
                     assertThat(http(cluster.node(), "http://127.0.0.1:10249/metrics")).contains("kubeproxy_sync_proxy_rules_last_timestamp_seconds");
+                    // the image's JVM defaults (environment) reached the JVM
+                    assertThat(proxy.getLogs()).contains("Picked up JAVA_TOOL_OPTIONS: -XX:+UseSerialGC");
                     // with the sysctls applied by node-setup, NET_ADMIN and NET_RAW are all the proxy needs
                     // (the one expected warning: lowering oom_score_adj needs CAP_SYS_RESOURCE, which the chart
                     // does not grant; on a node the kubelet gives this system-node-critical pod -997 itself)
