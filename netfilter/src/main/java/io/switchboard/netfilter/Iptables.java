@@ -97,9 +97,33 @@ public final class Iptables {
         return r.stdout();
     }
 
-    /** Whether a chain exists in a table. */
+    /**
+     * Another process held the xtables lock (iptables-legacy) for longer than the tool waited: the
+     * command did nothing, and says nothing about the rules.
+     */
+    public static final class LockBusyException extends IOException {
+        LockBusyException(String message) {
+            super(message);
+        }
+    }
+
+    /** Exit code 4 with the lock message: iptables' "resource problem", here the xtables lock. */
+    static boolean lockBusy(CommandRunner.Result r) {
+        return r.exitCode() == 4 && r.stderr().contains("xtables lock");
+    }
+
+    /**
+     * Whether a chain exists in a table.
+     *
+     * @throws LockBusyException if the xtables lock stayed held for the 5 s the tool waits: a
+     *                           missing chain and a busy lock must not look alike (the canary check
+     *                           would read the second as "someone flushed the tables")
+     */
     public boolean chainExists(IpFamily family, String table, String chain) throws IOException {
         CommandRunner.Result r = runner.run(List.of(tool(family, ""), "-w", "5", "-t", table, "-S", chain, "1"), null, TIMEOUT);
+        if (lockBusy(r)) {
+            throw new LockBusyException(tool(family, "") + ": " + r.stderr().strip());
+        }
         return r.ok();
     }
 

@@ -112,6 +112,13 @@ public final class IptablesBackend implements ProxyBackend {
                         family.kubernetesName(), ChainNames.KUBE_PROXY_CANARY);
                 full = true;
             }
+        } catch (Iptables.LockBusyException e) {
+            // another agent holds the xtables lock: nothing was read or written; counted as the
+            // failed restore it is, shown on /healthz, and retried by the runner with backoff
+            ctx.metrics().restoreFailure(family, !full);
+            LOG.warn("{}: the xtables lock is held by another process; keeping the current rules and retrying: {}",
+                    family.kubernetesName(), e.getMessage());
+            throw new SyncException(family.kubernetesName() + ": xtables lock busy: " + e.getMessage(), e);
         } catch (IOException e) {
             full = true;
         }
