@@ -72,6 +72,17 @@ public final class NetlinkConntrack implements Conntrack {
         return new NetlinkConntrack(LibraryLoader.create(LibC.class).load("c"));
     }
 
+    /** As {@link #load()}, or null with a warning that stale UDP entries will not be cleaned. */
+    public static Conntrack loadOrNull() {
+        try {
+            return load();
+        } catch (RuntimeException | LinkageError e) {
+            org.slf4j.LoggerFactory.getLogger(NetlinkConntrack.class)
+                    .warn("conntrack over netlink is unavailable ({}); stale UDP entries will not be cleaned", e.toString());
+            return null;
+        }
+    }
+
     private int open() throws IOException {
         int fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
         if (fd < 0) {

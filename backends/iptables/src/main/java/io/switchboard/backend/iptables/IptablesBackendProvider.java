@@ -6,7 +6,6 @@ import io.switchboard.core.backend.BackendProvider;
 import io.switchboard.core.backend.ProxyBackend;
 import io.switchboard.netfilter.CommandRunner;
 import io.switchboard.netfilter.Iptables;
-import io.switchboard.netfilter.conntrack.Conntrack;
 import io.switchboard.netfilter.conntrack.NetlinkConntrack;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,13 +35,6 @@ public final class IptablesBackendProvider implements BackendProvider {
     @Override
     public ProxyBackend create(BackendContext context) {
         Iptables iptables = new Iptables(CommandRunner.SYSTEM, Iptables.detectFlavor(CommandRunner.SYSTEM));
-        Conntrack conntrack;
-        try {
-            conntrack = NetlinkConntrack.load();
-        } catch (RuntimeException | LinkageError e) {
-            LOG.warn("conntrack over netlink is unavailable ({}); stale UDP entries will not be cleaned", e.toString());
-            conntrack = null;
-        }
-        return new IptablesBackend(context, iptables, conntrack);
+        return new IptablesBackend(context, iptables, NetlinkConntrack.loadOrNull());
     }
 }

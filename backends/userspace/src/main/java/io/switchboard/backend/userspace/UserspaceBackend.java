@@ -15,6 +15,8 @@ import io.switchboard.core.model.TrafficPolicy;
 import io.switchboard.core.sync.ProxySnapshot;
 import io.switchboard.core.topology.EndpointSelection;
 import io.switchboard.netfilter.Iptables;
+import io.switchboard.netfilter.conntrack.Conntrack;
+import io.switchboard.netfilter.conntrack.Flow;
 import io.switchboard.netfilter.RejectedServicePorts;
 import io.switchboard.netfilter.health.ServiceHealthServers;
 import io.switchboard.netfilter.trace.RuleSet;
@@ -32,6 +34,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -95,9 +98,21 @@ public final class UserspaceBackend implements ProxyBackend {
     private final ServiceHealthServers healthServers;
     private final Duration tcpIdle;
     private int nextPort;
+    private final Conntrack conntrack;
+    /** UDP service ports whose listener opened since their conntrack flows were last cleared. */
+    private final Map<Key, ServicePort> freshUdp = new HashMap<>();
 
     public UserspaceBackend(BackendContext ctx, Iptables iptables, Transport transport) {
+        this(ctx, iptables, transport, null);
+    }
+
+    /**
+     * @param conntrack the conntrack table, to end UDP flows that still lead to a closed proxy port
+     *                  (null: not available, logged by the provider)
+     */
+    public UserspaceBackend(BackendContext ctx, Iptables iptables, Transport transport, Conntrack conntrack) {
         this.ctx = ctx;
+        this.conntrack = conntrack;
         this.iptables = iptables;
         this.transport = transport;
         this.group = transport.group(Math.max(2, Runtime.getRuntime().availableProcessors()));
@@ -114,12 +129,17 @@ public final class UserspaceBackend implements ProxyBackend {
     public synchronized void sync(ProxySnapshot snapshot) throws SyncException {
         syncListeners(snapshot);
         List<String> failures = new ArrayList<>();
+        boolean rulesOk = true;
         for (IpFamily family : new TreeSet<>(ctx.families())) {
             try {
                 syncRules(snapshot, family);
             } catch (SyncException e) {
                 failures.add(e.getMessage());
+                rulesOk = false;
             }
+        }
+        if (rulesOk) {
+            clearUdpFlows();
         }
         for (Listener l : listeners.values()) {
             if (l.udp != null) {
@@ -157,6 +177,9 @@ public final class UserspaceBackend implements ProxyBackend {
                     }
                     l = open(k, svc);
                     listeners.put(k, l);
+                    if (svc.protocol() == Protocol.UDP) {
+                        freshUdp.put(k, svc);
+                    }
                 }
                 l.balancer.update(endpoints(snapshot, k, svc));
             }
@@ -171,6 +194,57 @@ public final class UserspaceBackend implements ProxyBackend {
             }
             return false;
         });
+    }
+
+    /**
+     * A UDP client keeps its conntrack entry as long as it keeps sending, and that entry still
+     * REDIRECTs to the proxy port that served it. When a UDP service port gets a new listener (the
+     * proxy restarted, or the port was recreated), those entries lead to a closed port for good:
+     * delete them once the portal rules point at the new one, as kube-proxy's userspace mode
+     * cleared UDP conntrack entries for a service IP it started proxying.
+     */
+    private void clearUdpFlows() {
+        if (freshUdp.isEmpty()) {
+            return;
+        }
+        Map<Key, ServicePort> fresh = new HashMap<>(freshUdp);
+        freshUdp.clear();
+        if (conntrack == null) {
+            return;
+        }
+        for (IpFamily family : new TreeSet<>(ctx.families())) {
+            try {
+                int deleted = 0;
+                for (Flow f : conntrack.dump(family)) {
+                    if (f.protocol() == Flow.UDP && leadsToAFreshPort(f, fresh) && conntrack.delete(family, f)) {
+                        deleted++;
+                        LOG.debug("deleted UDP conntrack entry of a replaced proxy port: {}", f);
+                    }
+                }
+                if (deleted > 0) {
+                    ctx.metrics().conntrackDeleted(family, deleted);
+                    LOG.info("{}: deleted {} UDP conntrack entries that led to replaced proxy ports", family.kubernetesName(), deleted);
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("{}: UDP conntrack cleanup failed: {}", family.kubernetesName(), e.getMessage());
+            }
+        }
+    }
+
+    static boolean leadsToAFreshPort(Flow f, Map<Key, ServicePort> fresh) {
+        for (Map.Entry<Key, ServicePort> e : fresh.entrySet()) {
+            ServicePort svc = e.getValue();
+            if (e.getKey().external()) {
+                if ((svc.nodePort() != 0 && f.origDport() == svc.nodePort())
+                        || (f.origDport() == svc.port() && (svc.externalIps().contains(f.origDst())
+                        || svc.loadBalancerIps().contains(f.origDst())))) {
+                    return true;
+                }
+            } else if (f.origDport() == svc.port() && svc.clusterIps().contains(f.origDst())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean external(ServicePort svc) {

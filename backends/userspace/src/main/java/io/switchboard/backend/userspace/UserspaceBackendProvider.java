@@ -38,6 +38,6 @@ public final class UserspaceBackendProvider implements BackendProvider {
     @Override
     public ProxyBackend create(BackendContext context) {
         return new UserspaceBackend(context, new Iptables(CommandRunner.SYSTEM, Iptables.detectFlavor(CommandRunner.SYSTEM)),
-                Transport.best());
+                Transport.best(), io.switchboard.netfilter.conntrack.NetlinkConntrack.loadOrNull());
     }
 }
