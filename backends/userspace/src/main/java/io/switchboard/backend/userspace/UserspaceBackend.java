@@ -214,13 +214,7 @@ public final class UserspaceBackend implements ProxyBackend {
         }
         for (IpFamily family : new TreeSet<>(ctx.families())) {
             try {
-                int deleted = 0;
-                for (Flow f : conntrack.dump(family)) {
-                    if (f.protocol() == Flow.UDP && leadsToAFreshPort(f, fresh) && conntrack.delete(family, f)) {
-                        deleted++;
-                        LOG.debug("deleted UDP conntrack entry of a replaced proxy port: {}", f);
-                    }
-                }
+                int deleted = conntrack.deleteMatching(family, f -> f.protocol() == Flow.UDP && leadsToAFreshPort(f, fresh));
                 if (deleted > 0) {
                     ctx.metrics().conntrackDeleted(family, deleted);
                     LOG.info("{}: deleted {} UDP conntrack entries that led to replaced proxy ports", family.kubernetesName(), deleted);
