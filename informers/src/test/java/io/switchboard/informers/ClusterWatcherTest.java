@@ -209,6 +209,50 @@ class ClusterWatcherTest {
                 () -> state.services.containsKey(new NamespacedName("ns", "after-outage")));
     }
 
+    /**
+     * An API server that answers 500 to everything for 10 s, then one that answers every watch with
+     * 410 Gone (lists still work) for 5 s, each switch closing the open watches: the translated
+     * state is never wiped, and the changes made meanwhile arrive within 3 s of each recovery.
+     *
+     * <p>Disabled: it fails today, and the failure is the finding. When the proxy closes the
+     * connections, the EndpointSlice and Node informers notice, relist and recover, but the Service
+     * informer's WebSocket watch is never seen to close: fabric8 7.8.0 with the JDK client logs
+     * "Queued close did not succeed ... statusCode", isWatching() stays true and no request follows,
+     * so a service created meanwhile never arrives (waited 60 s). Issue 12 keeps it open.
+     */
+    @Test
+    @org.junit.jupiter.api.Disabled("a WebSocket watch closed abruptly is not noticed by fabric8 7.8.0's JDK client "
+            + "(the Service informer stays 'watching' and never reconnects); see the note on issue 12")
+    void fiveHundredsClosedWatchesAndGoneAreRecoveredFrom() throws Exception {
+        try (io.switchboard.testkit.FaultyApiProxy faulty = new io.switchboard.testkit.FaultyApiProxy(api.port())) {
+            proxyClient.close();
+            proxyClient = ClusterWatcher.connect(null, faulty.url());
+            admin.services().resource(Objects.service("ns", "a", "10.96.0.50")).create();
+            startWatcher();
+            NamespacedName a = new NamespacedName("ns", "a");
+            await("a", WAIT, () -> state.services.containsKey(a) && watcher.isWatching());
+
+            faulty.mode(io.switchboard.testkit.FaultyApiProxy.Mode.ERROR_500);
+            admin.services().resource(Objects.service("ns", "b", "10.96.0.51")).create();
+            for (int i = 0; i < 10; i++) {
+                Thread.sleep(1000);
+                assertThat(state.services).as("state kept while the server answers 500").containsKey(a);
+            }
+            faulty.mode(io.switchboard.testkit.FaultyApiProxy.Mode.PASS);
+            await("b after the 500s", Duration.ofSeconds(3), () -> state.services.containsKey(new NamespacedName("ns", "b")));
+
+            faulty.mode(io.switchboard.testkit.FaultyApiProxy.Mode.WATCH_GONE);
+            admin.services().inNamespace("ns").withName("a").delete();
+            admin.services().resource(Objects.service("ns", "c", "10.96.0.52")).create();
+            Thread.sleep(5000);
+            faulty.mode(io.switchboard.testkit.FaultyApiProxy.Mode.PASS);
+            await("the relist after 410 Gone shows the delete and the create", Duration.ofSeconds(3),
+                    () -> !state.services.containsKey(a) && state.services.containsKey(new NamespacedName("ns", "c")));
+            assertThat(state.services).containsKey(new NamespacedName("ns", "b"));
+            assertThat(malformed.get()).isZero();
+        }
+    }
+
     @Test
     void recoversAfterTheApiServerRestarts() {
         admin.services().resource(Objects.service("ns", "before", "10.96.0.30")).create();
