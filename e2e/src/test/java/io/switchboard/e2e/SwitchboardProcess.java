@@ -25,14 +25,27 @@ final class SwitchboardProcess implements AutoCloseable {
         if (!Files.exists(JAR)) {
             throw new IllegalStateException(JAR + " is missing; build it with ./mvnw -DskipTests install");
         }
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "java", "-Xmx256m", "-jar", JAR.toString()));
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "java"));
+        cmd.addAll(jvmDefaults());
+        cmd.addAll(List.of("-jar", JAR.toString()));
         cmd.addAll(List.of(args));
         Files.createDirectories(log.getParent());
         this.log = log;
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
+        pb.environment().put("MALLOC_ARENA_MAX", "2");
         env.forEach((k, v) -> pb.environment().merge(k, v, (old, extra) -> k.equals("PATH") ? extra + ":" + old : extra));
         this.process = pb.start();
+    }
+
+    /**
+     * The shipped JVM defaults (the {@code defaults=} line of bin/switchboard, which the image and
+     * the chart repeat), so the flows run the process as operators do.
+     */
+    static List<String> jvmDefaults() throws IOException {
+        String line = Files.readAllLines(REPO.resolve("bin/switchboard")).stream().filter(l -> l.startsWith("defaults="))
+                .findFirst().orElseThrow(() -> new IllegalStateException("no defaults= line in bin/switchboard"));
+        return List.of(line.substring("defaults=\"".length(), line.length() - 1).split(" "));
     }
 
     boolean alive() {
