@@ -30,25 +30,7 @@ public final class MemoryHarness {
         KubernetesClient admin = Netns.call(ns, api::client);
         try {
             long idle = rss(ns, jar, api, 0, null);
-            Netns.call(ns, () -> {
-                for (int s = 0; s < services; s++) {
-                    String name = "svc" + s;
-                    admin.services().resource(new ServiceBuilder().withNewMetadata().withNamespace("ns" + (s % 50)).withName(name)
-                            .endMetadata().withNewSpec().withClusterIP("172.30." + (s / 250) + "." + (s % 250 + 1))
-                            .addNewPort().withName("http").withPort(80).withProtocol("TCP").endPort().endSpec().build()).create();
-                    List<io.fabric8.kubernetes.api.model.discovery.v1.Endpoint> eps = new ArrayList<>();
-                    for (int e = 0; e < 10; e++) {
-                        int n = s * 10 + e;
-                        eps.add(new EndpointBuilder().withAddresses("10." + (n >> 16 & 255) + "." + (n >> 8 & 255) + "." + (n & 255))
-                                .withNewConditions().withReady(true).endConditions().withNodeName("node-" + (n % 100)).build());
-                    }
-                    admin.discovery().v1().endpointSlices().resource(new EndpointSliceBuilder().withNewMetadata()
-                            .withNamespace("ns" + (s % 50)).withName(name + "-abc")
-                            .withLabels(Map.of("kubernetes.io/service-name", name)).endMetadata().withAddressType("IPv4")
-                            .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort().withEndpoints(eps).build()).create();
-                }
-                return null;
-            });
+            seed(ns, admin, services);
             long churnSeconds = Long.getLong("switchboard.churnSeconds", 0);
             Runnable churn = churnSeconds <= 0 ? null : () -> churn(ns, admin, services, churnSeconds);
             long loaded = rss(ns, jar, api, services, churn);
@@ -117,6 +99,32 @@ public final class MemoryHarness {
         }
         out.append(String.format("%n  %-36s %6d ms", "total: process start -> first sync", java.time.Duration.between(started, prev).toMillis()));
         System.out.println(out);
+    }
+
+    /**
+     * Creates {@code services} Services (ns0..ns49/svcN, cluster IPs in 172.30.0.0/16) with one
+     * EndpointSlice of 10 ready endpoints each, through the API.
+     */
+    static void seed(String ns, KubernetesClient admin, int services) {
+        Netns.call(ns, () -> {
+            for (int s = 0; s < services; s++) {
+                String name = "svc" + s;
+                admin.services().resource(new ServiceBuilder().withNewMetadata().withNamespace("ns" + (s % 50)).withName(name)
+                        .endMetadata().withNewSpec().withClusterIP("172.30." + (s / 250) + "." + (s % 250 + 1))
+                        .addNewPort().withName("http").withPort(80).withProtocol("TCP").endPort().endSpec().build()).create();
+                List<io.fabric8.kubernetes.api.model.discovery.v1.Endpoint> eps = new ArrayList<>();
+                for (int e = 0; e < 10; e++) {
+                    int n = s * 10 + e;
+                    eps.add(new EndpointBuilder().withAddresses("10." + (n >> 16 & 255) + "." + (n >> 8 & 255) + "." + (n & 255))
+                            .withNewConditions().withReady(true).endConditions().withNodeName("node-" + (n % 100)).build());
+                }
+                admin.discovery().v1().endpointSlices().resource(new EndpointSliceBuilder().withNewMetadata()
+                        .withNamespace("ns" + (s % 50)).withName(name + "-abc")
+                        .withLabels(Map.of("kubernetes.io/service-name", name)).endMetadata().withAddressType("IPv4")
+                        .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort().withEndpoints(eps).build()).create();
+            }
+            return null;
+        });
     }
 
     /**
