@@ -101,6 +101,17 @@ public final class MemoryHarness {
         System.out.println(out);
     }
 
+    /** {@code ip netns exec NS java [-Dswitchboard.javaOpts] -jar JAR}, to which the caller adds flags. */
+    static List<String> javaCommand(String ns, Path jar) {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "java"));
+        String opts = System.getProperty("switchboard.javaOpts", "");
+        if (!opts.isBlank()) {
+            cmd.addAll(List.of(opts.trim().split("\\s+")));
+        }
+        cmd.addAll(List.of("-jar", jar.toString()));
+        return cmd;
+    }
+
     /**
      * Creates {@code services} Services (ns0..ns49/svcN, cluster IPs in 172.30.0.0/16) with one
      * EndpointSlice of 10 ready endpoints each, through the API.
@@ -172,12 +183,8 @@ public final class MemoryHarness {
      */
     private static long rss(String ns, Path jar, MockApiServer api, int services, Runnable churn) throws Exception {
         Path log = Files.createTempFile("sbmem", ".log");
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "java"));
-        String opts = System.getProperty("switchboard.javaOpts", "");
-        if (!opts.isBlank()) {
-            cmd.addAll(List.of(opts.trim().split("\\s+")));
-        }
-        cmd.addAll(List.of("-jar", jar.toString(), "--master", api.url(), "--hostname-override", "node-1",
+        List<String> cmd = javaCommand(ns, jar);
+        cmd.addAll(List.of("--master", api.url(), "--hostname-override", "node-1",
                 "--healthz-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0", "--v", "2"));
         java.time.LocalTime started = java.time.LocalTime.now(java.time.ZoneOffset.UTC);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();

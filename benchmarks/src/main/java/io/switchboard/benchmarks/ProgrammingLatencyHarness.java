@@ -50,12 +50,8 @@ public final class ProgrammingLatencyHarness {
         try {
             MemoryHarness.seed(ns, admin, services);
             Path log = Files.createTempFile("sblat", ".log");
-            List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "java"));
-            String opts = System.getProperty("switchboard.javaOpts", "");
-            if (!opts.isBlank()) {
-                cmd.addAll(List.of(opts.trim().split("\\s+")));
-            }
-            cmd.addAll(List.of("-jar", jar.toString(), "--master", api.url(), "--hostname-override", "node-1",
+            List<String> cmd = MemoryHarness.javaCommand(ns, jar);
+            cmd.addAll(List.of("--master", api.url(), "--hostname-override", "node-1",
                     "--proxy-mode", mode, "--healthz-bind-address", "127.0.0.1:10256",
                     "--metrics-bind-address", "127.0.0.1:10249", "--v", "2"));
             proxy = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
