@@ -679,20 +679,10 @@ abstract class ConformanceSuite {
             }
         }, "restart-stream");
         DatagramSocket udp = Echo.udpSocket(client, 1000);
-        Thread dns = new Thread(() -> {
-            while (!stop.get()) {
-                asked.incrementAndGet();
-                String a = Echo.udpAsk(udp, vip(Fam.V4, "dns"), 53);
-                if (!a.equals("web-a") && !a.equals("web-b")) {
-                    unanswered.incrementAndGet();
-                }
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }, "restart-udp");
+        Thread dns = probe("restart-udp", stop, 20, asked, unanswered, () -> {
+            String a = Echo.udpAsk(udp, vip(Fam.V4, "dns"), 53);
+            return a.equals("web-a") || a.equals("web-b");
+        });
         tcp.start();
         dns.start();
         long t0 = System.nanoTime();
@@ -944,20 +934,8 @@ abstract class ConformanceSuite {
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         java.util.concurrent.atomic.AtomicInteger tries = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
-        Thread load = new Thread(() -> {
-            while (!stop.get()) {
-                tries.incrementAndGet();
-                String who = Echo.tcpHello(client, vip(Fam.V4, "web"), 80, 1000);
-                if (!who.startsWith("web-")) {
-                    failed.incrementAndGet();
-                }
-                try {
-                    Thread.sleep(10);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }, "restart-load");
+        Thread load = probe("restart-load", stop, 10, tries, failed,
+                () -> Echo.tcpHello(client, vip(Fam.V4, "web"), 80, 1000).startsWith("web-"));
         load.start();
         long t0 = System.nanoTime();
         proxy.close();
@@ -976,6 +954,25 @@ abstract class ConformanceSuite {
             assertThat(failed.get()).as("connections refused or timed out during the restart").isZero();
         }
         assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+    }
+
+    /** A thread that runs {@code ok} every {@code periodMs} until {@code stop}, counting tries and failures. */
+    private static Thread probe(String name, java.util.concurrent.atomic.AtomicBoolean stop, long periodMs,
+                                java.util.concurrent.atomic.AtomicInteger tries,
+                                java.util.concurrent.atomic.AtomicInteger failed, BooleanSupplier ok) {
+        return new Thread(() -> {
+            while (!stop.get()) {
+                tries.incrementAndGet();
+                if (!ok.getAsBoolean()) {
+                    failed.incrementAndGet();
+                }
+                try {
+                    Thread.sleep(periodMs);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, name);
     }
 
     /** The value of one sample in Prometheus text, 0 if absent. */
