@@ -121,9 +121,13 @@ public record ServicePort(
         return internalPolicy == TrafficPolicy.LOCAL;
     }
 
-    /** Some traffic to this port is routed with the Cluster policy. */
+    /**
+     * Some traffic to this port is routed with the Cluster policy: internal traffic with policy
+     * Cluster, or any external traffic at all, since even with an external policy Local, pod and
+     * node traffic to an external address short-circuits to the Cluster endpoints (as kube-proxy).
+     */
     public boolean usesClusterEndpoints() {
-        return !internalPolicyLocal() || (externallyAccessible() && !externalPolicyLocal());
+        return !internalPolicyLocal() || externallyAccessible();
     }
 
     /** Some traffic to this port is routed with the Local policy. */

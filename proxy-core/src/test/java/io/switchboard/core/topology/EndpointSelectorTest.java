@@ -95,8 +95,10 @@ class EndpointSelectorTest {
                         "10.0.0.1,10.0.0.2", true),
                 row("external Local: local terminating + remote ready -> union", externalLocal(), "",
                         List.of("10.0.0.1 RS", "10.0.0.2 STL"), "10.0.0.1", "10.0.0.2", "10.0.0.1,10.0.0.2", true),
-                row("both Local: no cluster set at all", bothLocal(), "",
-                        List.of("10.0.0.1 RS", "10.0.0.2 RSL"), "", "10.0.0.2", "10.0.0.2", true),
+                // kube-proxy: pod and node traffic to an external address short-circuits to the
+                // Cluster endpoints even with both policies Local (the chain must exist)
+                row("both Local with a node port: cluster set for short-circuited traffic", bothLocal(), "",
+                        List.of("10.0.0.1 RS", "10.0.0.2 RSL"), "10.0.0.1,10.0.0.2", "10.0.0.2", "10.0.0.1,10.0.0.2", true),
                 row("zone hints on every ready endpoint, one for this zone", clusterIp(), "za",
                         List.of("10.0.0.1 RS z=za", "10.0.0.2 RS z=zb", "10.0.0.3 RS z=za,zb"),
                         "10.0.0.1,10.0.0.3", "", "10.0.0.1,10.0.0.3", true),

@@ -4,7 +4,6 @@ import io.switchboard.core.backend.BackendContext;
 import io.switchboard.core.backend.ProxyBackend;
 import io.switchboard.core.backend.SyncException;
 import io.switchboard.core.config.ProxyConfig;
-import io.switchboard.core.model.Cidr;
 import io.switchboard.core.model.IpAddress;
 import io.switchboard.core.model.IpFamily;
 import io.switchboard.core.model.NamespacedName;
@@ -14,24 +13,20 @@ import io.switchboard.core.sync.ProxySnapshot;
 import io.switchboard.core.topology.EndpointSelection;
 import io.switchboard.netfilter.ChainNames;
 import io.switchboard.netfilter.Iptables;
+import io.switchboard.netfilter.NodePortAddresses;
 import io.switchboard.netfilter.RejectedServicePorts;
 import io.switchboard.netfilter.conntrack.Conntrack;
-import io.switchboard.netfilter.conntrack.ConntrackPlanner;
-import io.switchboard.netfilter.conntrack.Flow;
+import io.switchboard.netfilter.conntrack.ConntrackCleanup;
 import io.switchboard.netfilter.health.ServiceHealthServers;
 import io.switchboard.netfilter.trace.RuleSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.NetworkInterface;
-import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -212,7 +207,7 @@ public final class IptablesBackend implements ProxyBackend {
         ctx.metrics().noLocalEndpoints(family, "external", input.noLocalExternal());
         LOG.debug("{}: {} sync wrote {} bytes in {} restore(s) ({} nat, {} filter rules in total)", family.kubernetesName(),
                 full ? "full" : "partial", bytes, restoreCount, input.natRules(), input.filterRules());
-        cleanConntrack(snapshot, family);
+        ConntrackCleanup.run(snapshot, family, conntrack, ctx.metrics());
     }
 
     private volatile long lastInputBytes;
@@ -335,77 +330,12 @@ public final class IptablesBackend implements ProxyBackend {
 
     RenderSettings settings(ProxySnapshot snapshot, IpFamily family, Set<String> existing, List<JumpRule> missing) {
         ProxyConfig cfg = ctx.config();
-        List<IpAddress> nodeIps = new ArrayList<>();
-        for (IpAddress ip : snapshot.node().addresses()) {
-            if (ip.family() == family) {
-                nodeIps.add(ip);
-            }
-        }
-        boolean all = cfg.nodePortAddresses().isEmpty();
-        List<IpAddress> nodePortIps = new ArrayList<>();
-        if (!all) {
-            if (cfg.nodePortAddresses().contains("primary")) {
-                if (!nodeIps.isEmpty()) {
-                    nodePortIps.add(nodeIps.get(0));
-                }
-            } else {
-                List<Cidr> cidrs = new ArrayList<>();
-                for (String c : cfg.nodePortAddresses()) {
-                    Cidr cidr = Cidr.parse(c);
-                    if (cidr.family() == family) {
-                        cidrs.add(cidr);
-                    }
-                }
-                for (IpAddress ip : localAddresses(family)) {
-                    if (cidrs.stream().anyMatch(c -> c.contains(ip))) {
-                        nodePortIps.add(ip);
-                    }
-                }
-                Collections.sort(nodePortIps);
-            }
-        }
+        List<IpAddress> nodeIps = NodePortAddresses.nodeIps(snapshot.node(), family);
+        boolean all = NodePortAddresses.all(cfg);
+        List<IpAddress> nodePortIps = NodePortAddresses.selected(cfg, snapshot.node(), family);
         return new RenderSettings(family, cfg.iptables().masqueradeBit(), cfg.iptables().masqueradeAll(),
                 LocalDetector.of(cfg, family, snapshot.node()), all, nodePortIps, localnet(family) || !all && cfg.iptables().localhostNodePorts(),
                 nodeIps, RenderSettings.LARGE_CLUSTER_THRESHOLD, existing, missing, snapshot.fullSync());
-    }
-
-    private static List<IpAddress> localAddresses(IpFamily family) {
-        List<IpAddress> out = new ArrayList<>();
-        try {
-            for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-                for (InetAddress a : Collections.list(nic.getInetAddresses())) {
-                    byte[] b = a.getAddress();
-                    if ((b.length == 4) == (family == IpFamily.IPV4) && !a.isLinkLocalAddress()) {
-                        out.add(IpAddress.of(b));
-                    }
-                }
-            }
-        } catch (SocketException e) {
-            LOG.warn("cannot list local addresses: {}", e.getMessage());
-        }
-        return out;
-    }
-
-    private void cleanConntrack(ProxySnapshot snapshot, IpFamily family) {
-        if (snapshot.conntrack().isEmpty() || conntrack == null) {
-            return;
-        }
-        try {
-            List<Flow> stale = ConntrackPlanner.plan(snapshot, family, conntrack.dump(family));
-            int deleted = 0;
-            for (Flow f : stale) {
-                if (conntrack.delete(family, f)) {
-                    deleted++;
-                    LOG.debug("deleted stale conntrack entry {}", f);
-                }
-            }
-            if (deleted > 0) {
-                ctx.metrics().conntrackDeleted(family, deleted);
-                LOG.info("{}: deleted {} stale UDP conntrack entries", family.kubernetesName(), deleted);
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("{}: conntrack cleanup failed: {}", family.kubernetesName(), e.getMessage());
-        }
     }
 
     private void syncHealthServers(ProxySnapshot snapshot) {

@@ -122,8 +122,16 @@ class GoldenScenarioTest {
                         .slice("ns1/itp", "p80", Protocol.TCP, 80, "10.180.0.1", "10.0.1.7@local")
                         .svc("ns1/itp-none", "p80", Protocol.TCP, 80, "172.30.0.81", b -> b.internalPolicy(TrafficPolicy.LOCAL))
                         .slice("ns1/itp-none", "p80", Protocol.TCP, 80, "10.180.0.2")
+                        // both policies Local with a node port: pod and node traffic to the node port
+                        // short-circuits to the Cluster chain, which must exist (kube-proxy's rules)
+                        .svc("ns1/both-local", "p80", Protocol.TCP, 80, "172.30.0.82", b -> b.internalPolicy(TrafficPolicy.LOCAL)
+                                .nodePort(30090).externalPolicy(TrafficPolicy.LOCAL).healthCheckNodePort(32090))
+                        .slice("ns1/both-local", "p80", Protocol.TCP, 80, "10.180.0.3", "10.0.1.8@local")
                         .flow(pod("172.30.0.80", "tcp", 80))
-                        .flow(pod("172.30.0.81", "tcp", 80)),
+                        .flow(pod("172.30.0.81", "tcp", 80))
+                        .flow(pod("172.30.0.82", "tcp", 80))
+                        .flow(pod(NODE, "tcp", 30090))
+                        .flow(outside(NODE, "tcp", 30090)),
                 new Scenario("terminating-fallback")
                         .svc("ns1/term", "p80", Protocol.TCP, 80, "172.30.0.90", b -> { })
                         .slice("ns1/term", "p80", Protocol.TCP, 80, "10.180.0.1!term", "10.180.0.2!term")
