@@ -98,6 +98,17 @@ public record ServicePort(
         return ofFamily(loadBalancerIps, family);
     }
 
+    /** {@code loadBalancerSourceRanges} of one family. */
+    public List<Cidr> loadBalancerSourceRanges(IpFamily family) {
+        List<Cidr> out = new ArrayList<>(loadBalancerSourceRanges.size());
+        for (Cidr c : loadBalancerSourceRanges) {
+            if (c.family() == family) {
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
     private static List<IpAddress> ofFamily(List<IpAddress> ips, IpFamily family) {
         List<IpAddress> out = new ArrayList<>(ips.size());
         for (IpAddress ip : ips) {

@@ -13,6 +13,7 @@ import io.switchboard.core.sync.ProxySnapshot;
 import io.switchboard.core.topology.EndpointSelection;
 import io.switchboard.netfilter.ChainNames;
 import io.switchboard.netfilter.Iptables;
+import io.switchboard.netfilter.InputContext;
 import io.switchboard.netfilter.NodePortAddresses;
 import io.switchboard.netfilter.RejectedServicePorts;
 import io.switchboard.netfilter.conntrack.Conntrack;
@@ -182,13 +183,13 @@ public final class IptablesBackend implements ProxyBackend {
                     } else {
                         LOG.error("{}: the kernel rejected the rules of service port {}; leaving it out and applying every"
                                 + " other service (retried with each sync): {}{}", family.kubernetesName(), culprit,
-                                e.getMessage(), context(current, e.line()));
+                                e.getMessage(), InputContext.around(current, e.line()));
                     }
                     continue;
                 }
                 failed(family);
                 LOG.error("{}: {} (the previous rules stay in place){}", family.kubernetesName(), e.getMessage(),
-                        context(current, e.line()));
+                        InputContext.around(current, e.line()));
                 throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
             } catch (IOException e) {
                 ctx.metrics().restoreFailure(family, !full);
@@ -295,18 +296,6 @@ public final class IptablesBackend implements ProxyBackend {
         return false;
     }
 
-    /** The failing line with two lines around it, for the log. */
-    static String context(String input, int line) {
-        if (line <= 0) {
-            return "";
-        }
-        String[] lines = input.split("\n", -1);
-        StringBuilder sb = new StringBuilder("\n");
-        for (int i = Math.max(1, line - 2); i <= Math.min(lines.length, line + 2); i++) {
-            sb.append(i == line ? ">> " : "   ").append(i).append(": ").append(lines[i - 1]).append('\n');
-        }
-        return sb.toString();
-    }
 
     private List<JumpRule> missingJumps(RuleSet kernel, IpFamily family) {
         List<JumpRule> wanted = new ArrayList<>(JumpRule.ALL);

@@ -8,6 +8,7 @@ import io.switchboard.core.model.ServicePort;
 import io.switchboard.core.model.ServicePortName;
 import io.switchboard.core.sync.ProxySnapshot;
 import io.switchboard.core.topology.EndpointSelection;
+import io.switchboard.core.topology.Routing;
 import io.switchboard.netfilter.ChainNames;
 
 import java.util.ArrayList;
@@ -183,26 +184,22 @@ public final class IptablesRenderer {
             String vip = svc.clusterIp(s.family()).orElseThrow().toString();
             List<IpAddress> externalIps = svc.externalIps(s.family());
             List<IpAddress> lbIps = svc.loadBalancerIps(s.family());
-            List<Cidr> sourceRanges = new ArrayList<>();
-            for (Cidr c : svc.loadBalancerSourceRanges()) {
-                if (c.family() == s.family()) {
-                    sourceRanges.add(c);
-                }
-            }
+            List<Cidr> sourceRanges = svc.loadBalancerSourceRanges(s.family());
 
             String svcChain = ChainNames.service(spn);
             String svlChain = ChainNames.serviceLocal(spn);
             String extChain = ChainNames.external(spn);
             String fwChain = ChainNames.firewall(spn);
 
-            boolean hasEndpoints = sel.hasAnyEndpoints();
-            boolean usesCluster = !sel.clusterEndpoints().isEmpty() && svc.usesClusterEndpoints();
-            boolean usesLocal = !sel.localEndpoints().isEmpty() && svc.usesLocalEndpoints();
+            Routing routing = Routing.of(svc, sel);
+            boolean hasEndpoints = routing.hasEndpoints();
+            boolean usesCluster = routing.usesCluster();
+            boolean usesLocal = routing.usesLocal();
             String internalChain = svc.internalPolicyLocal() ? svlChain : svcChain;
-            boolean hasInternal = hasEndpoints && (!svc.internalPolicyLocal() || !sel.localEndpoints().isEmpty());
+            boolean hasInternal = routing.hasInternal();
             String externalPolicyChain = svc.externalPolicyLocal() ? svlChain : svcChain;
-            boolean hasExternal = hasEndpoints && (!svc.externalPolicyLocal() || !sel.localEndpoints().isEmpty());
-            boolean usesExt = hasEndpoints && svc.externallyAccessible();
+            boolean hasExternal = routing.hasExternal();
+            boolean usesExt = routing.usesExternal();
             boolean usesFw = hasEndpoints && !lbIps.isEmpty() && !sourceRanges.isEmpty();
             String lbChain = usesFw ? fwChain : extChain;
 

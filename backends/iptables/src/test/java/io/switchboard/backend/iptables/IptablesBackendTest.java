@@ -149,7 +149,7 @@ class IptablesBackendTest {
         backend.sync(s.partialSnapshot());
         assertThat(commands).anyMatch(c -> c.get(0).endsWith("-save"));
         assertThat(restores.get(0)).contains("KUBE-PROXY-CANARY", ":KUBE-SERVICES");
-        assertThat(IptablesBackend.context("l1\nl2\nl3\nl4\nl5\nl6\nl7", 5)).contains(">> 5: l5", "   3: l3", "   7: l7");
+        assertThat(io.switchboard.netfilter.InputContext.around("l1\nl2\nl3\nl4\nl5\nl6\nl7", 5)).contains(">> 5: l5", "   3: l3", "   7: l7");
     }
 
     @Test
