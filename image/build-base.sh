@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Builds Switchboard's base image as a docker-archive tarball from Debian packages (debootstrap):
-# no container registry is needed. The result is cached: delete OUT/base.tar to rebuild.
+# no container registry is needed. The result is cached (with the package list it holds): delete
+# OUT/base.tar to rebuild.
 # Usage: build-base.sh OUT_DIR
 set -euo pipefail
 out="$1"
 suite="${DEBIAN_SUITE:-bookworm}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-packages="openjdk-17-jre-headless,iptables,conntrack,iproute2,ca-certificates"
+packages="openjdk-17-jre-headless,iptables,nftables,conntrack,iproute2,ca-certificates"
 mkdir -p "$out"
-if [ -f "$out/base.tar" ]; then
+# the cache holds the package list it was built from; another list rebuilds it
+if [ -f "$out/base.tar" ] && [ "$(cat "$out/base.packages" 2>/dev/null)" = "$packages" ]; then
   echo "base image present: $out/base.tar"
   exit 0
 fi
@@ -29,4 +31,5 @@ printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/s
 printf '[{"Config":"config.json","RepoTags":["switchboard-base:%s"],"Layers":["layer.tar"]}]\n' "$suite" >"$work/manifest.json"
 tar -C "$work" -cf "$out/base.tar" manifest.json config.json layer.tar
 rm -rf "$work" "$root"
+printf '%s' "$packages" >"$out/base.packages"
 echo "base image built: $out/base.tar"

@@ -51,7 +51,16 @@ public final class DemoCommand implements Callable<Integer> {
 
     /** The first tool missing from {@code path}, named with its package, or null when all are there. */
     static String missingTool(String path) {
-        for (Map.Entry<String, String> t : TOOLS.entrySet()) {
+        return missingTool(path, "iptables");
+    }
+
+    /** As {@link #missingTool(String)}, with the tools of one proxy mode ({@code nft} for nftables). */
+    static String missingTool(String path, String mode) {
+        Map<String, String> tools = new java.util.LinkedHashMap<>(TOOLS);
+        if (mode.equals("nftables")) {
+            tools.put("nft", "nftables");
+        }
+        for (Map.Entry<String, String> t : tools.entrySet()) {
             boolean found = false;
             for (String dir : (path == null ? "" : path).split(":")) {
                 if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, t.getKey()))) {
@@ -77,7 +86,7 @@ public final class DemoCommand implements Callable<Integer> {
             err.flush();
             return 1;
         }
-        String missing = missingTool(System.getenv("PATH"));
+        String missing = missingTool(System.getenv("PATH"), mode);
         if (missing != null) {
             err.println("switchboard demo: " + missing);
             err.flush();
@@ -124,7 +133,8 @@ public final class DemoCommand implements Callable<Integer> {
             out.printf("Started switchboard --proxy-mode=%s in the node namespace (log: %s)%n", mode, log);
             out.flush();
             long deadline = System.nanoTime() + 60_000_000_000L;
-            while (!Netns.exec(node, "iptables-save", "-t", "nat").contains("demo/web:http")) {
+            boolean nft = mode.equals("nftables");
+            while (!(nft ? nftTable(node) : Netns.exec(node, "iptables-save", "-t", "nat")).contains(nft ? "demo/web/tcp/http" : "demo/web:http")) {
                 if (!proxy.isAlive() || System.nanoTime() > deadline) {
                     err.println("switchboard did not program the node:\n" + Files.readString(log));
                     return 1;
@@ -140,6 +150,21 @@ public final class DemoCommand implements Callable<Integer> {
             table(out, "demo/sticky:http", "10.96.0.20:80 (client pod)", cluster.podNs("client"), "10.96.0.20", 80);
             table(out, "demo/empty:http", "10.96.0.30:80 (client pod)", cluster.podNs("client"), "10.96.0.30", 80);
             out.println();
+            if (nft) {
+                out.println("nft list table ip kube-proxy in the node (service dispatch and service chains):");
+                boolean inMap = false;
+                for (String line : nftTable(node).split("\n")) {
+                    String l = line.strip();
+                    inMap = inMap ? !l.equals("}") : l.startsWith("map service-ips") || l.startsWith("map service-nodeports")
+                            || l.startsWith("map no-endpoint-services");
+                    if (inMap || l.startsWith("chain service-") || l.contains("numgen random")) {
+                        out.println("  " + line);
+                    }
+                }
+                out.println();
+                out.println("Removing everything the demo created...");
+                return 0;
+            }
             out.println("iptables-save -t nat in the node (service rules):");
             for (String line : Netns.exec(node, "iptables-save", "-t", "nat").split("\n")) {
                 if (line.startsWith("-A KUBE-SERVICES") || line.startsWith("-A KUBE-SVC-") || line.startsWith("-A KUBE-NODEPORTS")
@@ -181,6 +206,14 @@ public final class DemoCommand implements Callable<Integer> {
             Runtime.getRuntime().removeShutdownHook(hook);
             out.println("Done: namespaces, rules and servers removed.");
             out.flush();
+        }
+    }
+
+    private static String nftTable(String node) {
+        try {
+            return Netns.exec(node, "nft", "list", "table", "ip", "kube-proxy");
+        } catch (RuntimeException e) {
+            return "";
         }
     }
 

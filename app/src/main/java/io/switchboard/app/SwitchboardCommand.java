@@ -150,6 +150,11 @@ public final class SwitchboardCommand implements Callable<Integer> {
         m.put("iptables.syncPeriod", duration("--iptables-sync-period", iptablesSyncPeriod));
         m.put("iptables.minSyncPeriod", duration("--iptables-min-sync-period", iptablesMinSyncPeriod));
         m.put("iptables.localhostNodePorts", localhostNodePorts);
+        // as with kube-proxy, the iptables flags also configure the nftables mode
+        m.put("nftables.masqueradeAll", masqueradeAll);
+        m.put("nftables.masqueradeBit", masqueradeBit);
+        m.put("nftables.syncPeriod", duration("--iptables-sync-period", iptablesSyncPeriod));
+        m.put("nftables.minSyncPeriod", duration("--iptables-min-sync-period", iptablesMinSyncPeriod));
         m.put("ipvs.scheduler", ipvsScheduler);
         m.put("ipvs.syncPeriod", duration("--ipvs-sync-period", ipvsSyncPeriod));
         m.put("ipvs.minSyncPeriod", duration("--ipvs-min-sync-period", ipvsMinSyncPeriod));

@@ -62,8 +62,8 @@ class CliTest {
 
     @Test
     void modeNotBuiltYetFailsAtStartWithReason() {
-        assertThat(run("--proxy-mode=nftables", "--hostname-override=n1", "--master=http://127.0.0.1:1",
+        assertThat(run("--proxy-mode=ipvs", "--hostname-override=n1", "--master=http://127.0.0.1:1",
                 "--healthz-bind-address=127.0.0.1:0", "--metrics-bind-address=127.0.0.1:0")).isEqualTo(1);
-        assertThat(err.toString()).contains("proxy mode \"nftables\" is not built yet");
+        assertThat(err.toString()).contains("proxy mode \"ipvs\" is not built yet");
     }
 }

@@ -51,7 +51,7 @@ class ImageIT {
     @Test
     void hasTheJreAndTheToolsTheModesCall() {
         for (String bin : List.of("usr/bin/java", "usr/sbin/iptables-restore", "usr/sbin/ip6tables-restore",
-                "usr/sbin/iptables-save", "usr/sbin/conntrack", "usr/sbin/ip")) {
+                "usr/sbin/iptables-save", "usr/sbin/nft", "usr/sbin/conntrack", "usr/sbin/ip")) {
             assertThat(Files.exists(root.resolve(bin)) || Files.isSymbolicLink(root.resolve(bin))).as(bin).isTrue();
         }
         JsonNode c = config.get("config");
