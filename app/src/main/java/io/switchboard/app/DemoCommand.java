@@ -162,6 +162,8 @@ public final class DemoCommand implements Callable<Integer> {
                     }
                 }
                 out.println();
+                explain(out, node, cluster.podIp("client"), nftTable(node), true);
+                out.println();
                 out.println("Removing everything the demo created...");
                 return 0;
             }
@@ -173,20 +175,7 @@ public final class DemoCommand implements Callable<Integer> {
                 }
             }
             out.println();
-            out.println("switchboard explain --from <client pod> 10.96.0.20:80 (the sticky service), from the node's live rules:");
-            String clientIp = cluster.podIp("client");
-            java.util.Set<io.switchboard.core.model.IpAddress> local = new java.util.HashSet<>();
-            for (String line : Netns.exec(node, "ip", "-o", "addr", "show").split("\n")) {
-                String[] parts = line.trim().split("\\s+");
-                if (parts.length > 3 && !parts[3].startsWith("fe80")) {
-                    local.add(io.switchboard.core.model.IpAddress.parse(parts[3].substring(0, parts[3].indexOf('/'))));
-                }
-            }
-            var explained = io.switchboard.app.inspect.Explainer.explain(Netns.exec(node, "iptables-save"), local,
-                    io.switchboard.netfilter.trace.PacketTracer.Packet.arriving(clientIp, "10.96.0.20", "tcp", 80, "cni0"));
-            for (String line : io.switchboard.app.inspect.Explainer.text(explained).split("\n")) {
-                out.println("  " + line);
-            }
+            explain(out, node, cluster.podIp("client"), Netns.exec(node, "iptables-save"), false);
             out.println();
             out.println("Removing everything the demo created...");
             return 0;
@@ -206,6 +195,24 @@ public final class DemoCommand implements Callable<Integer> {
             Runtime.getRuntime().removeShutdownHook(hook);
             out.println("Done: namespaces, rules and servers removed.");
             out.flush();
+        }
+    }
+
+    /** Prints {@code switchboard explain} for the sticky service over the node's live rules. */
+    private static void explain(PrintWriter out, String node, String clientIp, String rules, boolean nft) {
+        out.println("switchboard explain --from <client pod> 10.96.0.20:80 (the sticky service), from the node's live rules:");
+        java.util.Set<io.switchboard.core.model.IpAddress> local = new java.util.HashSet<>();
+        for (String line : Netns.exec(node, "ip", "-o", "addr", "show").split("\n")) {
+            String[] parts = line.trim().split("\\s+");
+            if (parts.length > 3 && !parts[3].startsWith("fe80")) {
+                local.add(io.switchboard.core.model.IpAddress.parse(parts[3].substring(0, parts[3].indexOf('/'))));
+            }
+        }
+        var packet = io.switchboard.netfilter.trace.PacketTracer.Packet.arriving(clientIp, "10.96.0.20", "tcp", 80, "cni0");
+        var explained = nft ? io.switchboard.app.inspect.Explainer.explainNft(rules, local, packet)
+                : io.switchboard.app.inspect.Explainer.explain(rules, local, packet);
+        for (String line : io.switchboard.app.inspect.Explainer.text(explained).split("\n")) {
+            out.println("  " + line);
         }
     }
 

@@ -108,6 +108,49 @@ abstract class ConformanceSuite {
     /** The nat chain service traffic enters first in this mode (flushed by the flush test). */
     protected abstract String entryChain();
 
+    /**
+     * The rules this mode wrote for a family, as text to search (iptables modes: the nat table as
+     * {@code iptables-save} prints it).
+     */
+    protected String rules(String node, Fam f) {
+        return Netns.exec(node, f == Fam.V4 ? "iptables-save" : "ip6tables-save", "-t", "nat");
+    }
+
+    /** How a service port appears in {@link #rules}: {@code ns/svc:port} in the iptables modes' comments. */
+    protected String ruleMark(String svc, String port, String proto) {
+        return "ns/" + svc + ":" + port;
+    }
+
+    /** Empties the chain service traffic enters, as an external flush would (and the canary, where there is one). */
+    protected void flushEntry(String node) {
+        Netns.exec(node, "iptables", "-w", "5", "-t", "nat", "-F", entryChain());
+        if (!differs(Difference.NO_CANARY)) {
+            Netns.exec(node, "iptables", "-w", "5", "-t", "mangle", "-F", "KUBE-PROXY-CANARY");
+            Netns.exec(node, "iptables", "-w", "5", "-t", "mangle", "-X", "KUBE-PROXY-CANARY");
+        }
+    }
+
+    /** Once a flushed entry chain is repaired: what this mode logged about it (null: nothing to assert). */
+    protected String flushRepairLog() {
+        return differs(Difference.NO_CANARY) ? null : "canary chain KUBE-PROXY-CANARY is gone";
+    }
+
+    /** How many service addresses the IPv4 rules dispatch on (the service rules in the entry chain). */
+    protected long serviceRuleCount(String node) {
+        return Netns.exec(node, "iptables-save", "-t", "nat").lines()
+                .filter(l -> l.startsWith("-A KUBE-SERVICES ") || l.startsWith("-A KUBE-PORTALS-CONTAINER ")).count();
+    }
+
+    /** After {@code --cleanup}: nothing of this mode is left (another agent's rules are checked apart). */
+    protected void assertCleanedUp(String node) {
+        assertThat(Netns.exec(node, "iptables-save")).doesNotContain("KUBE-");
+        assertThat(Netns.exec(node, "ip6tables-save")).doesNotContain("KUBE-");
+    }
+
+    private boolean programmed(Fam f, String svc) {
+        return rules(cluster.node(), f).contains(ruleMark(svc, "http", "tcp"));
+    }
+
     private boolean differs(Difference d) {
         return differences().contains(d);
     }
@@ -186,9 +229,9 @@ abstract class ConformanceSuite {
         sabotageFlag = sabotageDir.resolve("flag");
         Files.writeString(sabotageFlag, "on\n");
         assertThat(cluster.podIp6("client")).isNotNull();
-        for (String tool : List.of("ip6tables-restore", "ip6tables-nft-restore", "ip6tables-legacy-restore")) {
+        for (String tool : List.of("ip6tables-restore", "ip6tables-nft-restore", "ip6tables-legacy-restore", "nft")) {
             Path p = sabotageDir.resolve(tool);
-            try (InputStream in = ConformanceSuite.class.getResourceAsStream("/sabotage/ip6tables-restore")) {
+            try (InputStream in = ConformanceSuite.class.getResourceAsStream(tool.equals("nft") ? "/sabotage/nft" : "/sabotage/ip6tables-restore")) {
                 Files.copy(in, p, StandardCopyOption.REPLACE_EXISTING);
             }
             assertThat(p.toFile().setExecutable(true)).isTrue();
@@ -209,8 +252,8 @@ abstract class ConformanceSuite {
                 if (!proxy.alive()) {
                     throw new AssertionError("switchboard exited:\n" + proxy.logText());
                 }
-                boolean v4 = Netns.exec(cluster.node(), "iptables-save", "-t", "nat").contains("ns/web:http");
-                boolean v6 = Netns.exec(cluster.node(), "ip6tables-save", "-t", "nat").contains("ns/web:http");
+                boolean v4 = programmed(Fam.V4, "web");
+                boolean v6 = programmed(Fam.V6, "web");
                 String healthz = httpGet(cluster.node(), "http://127.0.0.1:10256/healthz");
                 // this process has synced both families (the rules above may be a previous process's)
                 String m = metrics();
@@ -317,8 +360,8 @@ abstract class ConformanceSuite {
         assertThat(names(client, vip(Fam.V4, "bad"), 80, 10)).hasSize(1).isSubsetOf("web-a", "web-b");
         assertThat(names(client, vip(Fam.V6, "web"), 80, 120)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
         assertThat(names(client, vip(Fam.V6, "bad"), 80, 3)).doesNotContain("web-a", "web-b");
-        assertThat(Netns.exec(cluster.node(), "ip6tables-save", "-t", "nat")).contains("ns/sticky:http")
-                .doesNotContain("ns/bad:http");
+        assertThat(rules(cluster.node(), Fam.V6)).contains(ruleMark("sticky", "http", "tcp"))
+                .doesNotContain(ruleMark("bad", "http", "tcp"));
         assertThat(metrics()).contains("switchboard_rejected_service_ports{ip_family=\"IPv6\"} 1.0",
                 "switchboard_rejected_service_ports{ip_family=\"IPv4\"} 0.0",
                 "switchboard_service_port_rejections_total{ip_family=\"IPv6\"} 1.0");
@@ -460,9 +503,7 @@ abstract class ConformanceSuite {
         String client = cluster.podNs("client");
         assertThat(names(client, vip(f, "sticky"), 80, 3)).hasSize(1).doesNotContain("TIMEOUT", "REFUSED");
         inNode(() -> admin.services().inNamespace("ns").withName("sticky").delete());
-        String save = f == Fam.V4 ? "iptables-save" : "ip6tables-save";
-        await("ns/sticky rules gone", Duration.ofSeconds(5),
-                () -> !Netns.exec(cluster.node(), save, "-t", "nat").contains("ns/sticky:http"));
+        await("ns/sticky rules gone", Duration.ofSeconds(5), () -> !programmed(f, "sticky"));
         assertThat(names(client, vip(f, "sticky"), 80, 3)).doesNotContain("web-a", "web-b", "web-c");
         service("sticky", 12, 80, "TCP", 8080, 0, null, true);
         await("ns/sticky back", Duration.ofSeconds(5), () -> names(client, vip(f, "sticky"), 80, 3).size() == 1
@@ -555,18 +596,14 @@ abstract class ConformanceSuite {
     @Order(9)
     void anExternalFlushIsRepaired() {
         String node = cluster.node();
-        Netns.exec(node, "iptables", "-w", "5", "-t", "nat", "-F", entryChain());
-        if (!differs(Difference.NO_CANARY)) {
-            Netns.exec(node, "iptables", "-w", "5", "-t", "mangle", "-F", "KUBE-PROXY-CANARY");
-            Netns.exec(node, "iptables", "-w", "5", "-t", "mangle", "-X", "KUBE-PROXY-CANARY");
-        }
+        flushEntry(node);
         assertThat(Echo.tcpHello(cluster.podNs("client"), vip(Fam.V4, "web"), 80, 1000)).isIn("TIMEOUT", "REFUSED");
         // repaired by the next periodic sync (syncPeriod is 3s here)
         await("rules repaired", Duration.ofSeconds(15),
                 () -> (differs(Difference.NO_CANARY) || Netns.exec(node, "iptables-save", "-t", "mangle").contains("KUBE-PROXY-CANARY"))
                         && names(cluster.podNs("client"), vip(Fam.V4, "web"), 80, 10).contains("web-a"));
-        if (!differs(Difference.NO_CANARY)) {
-            assertThat(proxy.logText()).contains("canary chain KUBE-PROXY-CANARY is gone");
+        if (flushRepairLog() != null) {
+            assertThat(proxy.logText()).contains(flushRepairLog());
         }
     }
 
@@ -809,8 +846,7 @@ abstract class ConformanceSuite {
                 "--cleanup", "--proxy-mode", mode(), "--hostname-override", NODE,
                 "--cluster-cidr", TestCluster.CLUSTER_CIDR + "," + TestCluster.CLUSTER_CIDR6);
         await("cleanup done", Duration.ofSeconds(60), () -> !cleanup.alive());
-        assertThat(Netns.exec(cluster.node(), "iptables-save")).doesNotContain("KUBE-");
-        assertThat(Netns.exec(cluster.node(), "ip6tables-save")).doesNotContain("KUBE-");
+        assertCleanedUp(cluster.node());
         // another agent's chains outlived every sync (full, partial, after a flush, across restarts) and the cleanup
         assertAnotherAgentsRulesAreIntact();
         startProxy();
@@ -893,8 +929,7 @@ abstract class ConformanceSuite {
         long created = System.nanoTime();
         await("the sentinel after every bad object is in the kernel (" + ctx + ")", Duration.ofSeconds(180), () -> {
             assertThat(proxy.alive()).as("switchboard alive (%s)\n%s", ctx, proxy.logText()).isTrue();
-            return Netns.exec(cluster.node(), "iptables-save", "-t", "nat").contains("ns/sentinel:http")
-                    && Netns.exec(cluster.node(), "ip6tables-save", "-t", "nat").contains("ns/sentinel:http");
+            return programmed(Fam.V4, "sentinel") && programmed(Fam.V6, "sentinel");
         });
         System.out.printf("[%s] %d malformed/extreme objects (%d good) created in %d ms, all synced %d ms later (%s)%n", mode(), n,
                 good.size(), (created - t0) / 1_000_000, (System.nanoTime() - created) / 1_000_000, ctx);
@@ -927,8 +962,7 @@ abstract class ConformanceSuite {
     @Order(14)
     void aRestartWithOverAThousandServicesNeverStopsTraffic() throws Exception {
         String node = cluster.node();
-        long services = Netns.exec(node, "iptables-save", "-t", "nat").lines()
-                .filter(l -> l.startsWith("-A KUBE-SERVICES ") || l.startsWith("-A KUBE-PORTALS-CONTAINER ")).count();
+        long services = serviceRuleCount(node);
         assertThat(services).as("service rules in the kernel before the restart").isGreaterThan(1000);
         String client = cluster.podNs("client");
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();

@@ -37,7 +37,12 @@ public final class Explainer {
         return explain(new PacketTracer(RuleSet.parse(rules), local), packet);
     }
 
-    static Result explain(PacketTracer tracer, PacketTracer.Packet packet) {
+    /** The same over an nftables table ({@code nft list table} text) of the nftables mode. */
+    public static Result explainNft(String table, Set<IpAddress> local, PacketTracer.Packet packet) {
+        return explain(new io.switchboard.netfilter.trace.NftTracer(io.switchboard.netfilter.trace.NftTable.parse(table), local), packet);
+    }
+
+    static Result explain(io.switchboard.netfilter.trace.Tracer tracer, PacketTracer.Packet packet) {
         List<PacketTracer.Path> paths = tracer.explain(packet);
         Map<String, Double> shares = new TreeMap<>();
         Integer proxyPort = null;

@@ -49,7 +49,8 @@ public final class InspectCommands {
             boolean fromNode = local.contains(src) || src.isLoopback();
             PacketTracer.Packet p = fromNode ? PacketTracer.Packet.fromNode(src.toString(), dstIp.toString(), proto, Integer.parseInt(dst[1]))
                     : PacketTracer.Packet.arriving(src.toString(), dstIp.toString(), proto, Integer.parseInt(dst[1]), inInterface);
-            Explainer.Result r = Explainer.explain(rules(dstIp.family()), local, p);
+            String nft = nftTable(dstIp.family());
+            Explainer.Result r = nft != null ? Explainer.explainNft(nft, local, p) : Explainer.explain(rules(dstIp.family()), local, p);
             if (r.proxyPort() != null) {
                 r = r.withProxyEndpoints(proxyEndpoints(metricsAddress, r.proxyPort(), dstIp.family()));
             }
@@ -76,7 +77,7 @@ public final class InspectCommands {
             java.util.Set<IpFamily> read = new java.util.HashSet<>();
             for (IpFamily f : IpFamily.values()) {
                 try {
-                    rows.addAll(KernelServices.read(rules(f), f, local, namespace));
+                    rows.addAll(kernelRows(f, local, namespace));
                     read.add(f);
                 } catch (IOException e) {
                     System.err.println("switchboard services: cannot read the " + f.kubernetesName() + " rules: " + e.getMessage());
@@ -106,7 +107,7 @@ public final class InspectCommands {
             Set<IpAddress> local = localAddresses();
             for (IpFamily f : IpFamily.values()) {
                 try {
-                    rows.addAll(KernelServices.read(rules(f), f, local, null));
+                    rows.addAll(kernelRows(f, local, null));
                 } catch (IOException e) {
                     out.put("error" + f.kubernetesName(), e.getMessage());
                 }
@@ -117,6 +118,26 @@ public final class InspectCommands {
         out.put("kernel", rows);
         out.put("proxy", proxy);
         return Inspect.json(out);
+    }
+
+    /** The service rows of one family: from the nftables mode's table when there is one, else from iptables. */
+    static List<KernelServices.Row> kernelRows(IpFamily f, Set<IpAddress> local, String namespace) throws IOException {
+        String nft = nftTable(f);
+        return nft != null ? KernelServices.readNft(nft, f, local, namespace) : KernelServices.read(rules(f), f, local, namespace);
+    }
+
+    /**
+     * The nftables mode's table of a family ({@code nft list table ip|ip6 kube-proxy}), or null when
+     * there is none (or no nft): then the iptables rules are the ones to read.
+     */
+    static String nftTable(IpFamily family) {
+        try {
+            CommandRunner.Result r = CommandRunner.SYSTEM.run(List.of("nft", "list", "table", family == IpFamily.IPV4 ? "ip" : "ip6",
+                    "kube-proxy"), null, java.time.Duration.ofSeconds(60));
+            return r.ok() ? r.stdout() : null;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     static String rules(IpFamily family) throws IOException {

@@ -2,7 +2,10 @@ package io.switchboard.app.inspect;
 
 import io.switchboard.core.model.IpAddress;
 import io.switchboard.core.model.IpFamily;
+import io.switchboard.netfilter.trace.NftTable;
+import io.switchboard.netfilter.trace.NftTracer;
 import io.switchboard.netfilter.trace.PacketTracer;
+import io.switchboard.netfilter.trace.Tracer;
 import io.switchboard.netfilter.trace.RuleSet;
 
 import java.util.ArrayList;
@@ -22,6 +25,7 @@ import java.util.regex.Pattern;
  */
 public final class KernelServices {
     private static final Pattern AFFINITY = Pattern.compile("--seconds (\\d+)");
+    private static final Pattern NFT_AFFINITY = Pattern.compile("saddr @(affinity-\\S+) goto");
 
     /** One programmed address of a service port; {@code drift} is empty unless compared with the API. */
     public record Row(String service, String kind, String address, String protocol, List<String> endpoints,
@@ -109,8 +113,68 @@ public final class KernelServices {
         return rows;
     }
 
-    private static Row row(PacketTracer tracer, IpAddress client, IpAddress dst, int port, String proto, String service,
+    /**
+     * The same for an nftables table of the nftables mode ({@code nft list table} text): every
+     * element of its dispatch maps is a row, named by the chain it leads to (or its comment), traced.
+     */
+    public static List<Row> readNft(String tableText, IpFamily family, Set<IpAddress> local, String namespace) {
+        NftTable table = NftTable.parse(tableText);
+        NftTracer tracer = new NftTracer(table, local);
+        IpAddress client = IpAddress.parse(family == IpFamily.IPV4 ? "203.0.113.1" : "2001:db8:ffff::1");
+        IpAddress nodeIp = local.stream().filter(a -> a.family() == family && !a.isLoopback()).sorted().findFirst().orElse(null);
+        List<Row> rows = new ArrayList<>();
+        for (String map : List.of("service-ips", "service-nodeports", "no-endpoint-services", "no-endpoint-nodeports")) {
+            boolean nodePorts = map.endsWith("nodeports");
+            for (NftTable.Element e : table.map(map).values()) {
+                String[] key = e.key().split(" \\. ");
+                String service = e.comment().isEmpty() ? serviceOf(e.verdict()) : e.comment();
+                if (service == null || (namespace != null && !service.startsWith(namespace + "/"))) {
+                    continue;
+                }
+                String proto = nodePorts ? key[0] : key[1];
+                int port = Integer.parseInt(nodePorts ? key[1] : key[2]);
+                IpAddress dst = nodePorts ? nodeIp : IpAddress.parse(key[0]);
+                String address = (nodePorts ? "*" : key[0]) + ":" + port;
+                if (map.startsWith("no-endpoint")) {
+                    if (e.verdict().contains("reject")) {
+                        rows.add(new Row(service, nodePorts ? "node port" : "service IP", address, proto, List.of("none: REJECT"), ""));
+                    }
+                    continue;
+                }
+                if (dst == null) {
+                    continue;
+                }
+                String chain = e.verdict().substring(e.verdict().indexOf(' ') + 1);
+                String kind = nodePorts ? "node port" : !chain.startsWith("external-") ? "cluster IP"
+                        : table.map("firewall-ips").containsKey(e.key()) ? "load-balancer IP" : "external IP";
+                rows.add(row(tracer, client, dst, port, proto, service, kind, address, table));
+            }
+        }
+        rows.sort((a, b) -> (a.service() + a.kind() + a.address()).compareTo(b.service() + b.kind() + b.address()));
+        return rows;
+    }
+
+    /** {@code goto service-H8-ns/name/proto/port} → {@code ns/name:port}; null for other verdicts. */
+    static String serviceOf(String verdict) {
+        int dash = verdict.indexOf('-');
+        if (!verdict.startsWith("goto ") || dash < 0 || verdict.indexOf('/') < 0) {
+            return null;
+        }
+        String base = verdict.substring(dash + 1);
+        String[] p = base.substring(base.indexOf('-') + 1).split("/");
+        if (p.length < 4) {
+            return null;
+        }
+        return p[0] + "/" + p[1] + (p[3].isEmpty() ? "" : ":" + p[3]);
+    }
+
+    private static Row row(Tracer tracer, IpAddress client, IpAddress dst, int port, String proto, String service,
                            String kind, String address) {
+        return row(tracer, client, dst, port, proto, service, kind, address, null);
+    }
+
+    private static Row row(Tracer tracer, IpAddress client, IpAddress dst, int port, String proto, String service,
+                           String kind, String address, NftTable nft) {
         Explainer.Result r = Explainer.explain(tracer, PacketTracer.Packet.arriving(client.toString(), dst.toString(), proto, port, "eth0"));
         List<String> endpoints = new ArrayList<>();
         String affinity = "";
@@ -119,6 +183,10 @@ public final class KernelServices {
                 Matcher m = AFFINITY.matcher(rule);
                 if (rule.contains("--rcheck") && m.find()) {
                     affinity = "ClientIP " + m.group(1) + "s";
+                }
+                Matcher set = NFT_AFFINITY.matcher(rule);
+                if (nft != null && set.find()) {
+                    affinity = "ClientIP " + nft.setTimeoutSeconds(set.group(1)) + "s";
                 }
             }
         }

@@ -16,7 +16,7 @@ import java.util.TreeSet;
  * ({@code -m statistic}) and affinity ({@code -m recent --rcheck}) matches are explored both ways,
  * so the result is every outcome the packet can have.
  */
-public final class PacketTracer {
+public final class PacketTracer implements Tracer {
     private static final int MAX_DEPTH = 64;
 
     private final RuleSet rules;
@@ -84,6 +84,7 @@ public final class PacketTracer {
     }
 
     /** Every path the packet can take, in rule order. */
+    @Override
     public List<Path> explain(Packet p) {
         List<Path> out = new ArrayList<>();
         String natStart = p.fromNode() ? "OUTPUT" : "PREROUTING";

@@ -12,7 +12,7 @@ import java.util.SortedMap;
  * elements it owns. Immutable; the backend keeps the last applied model to send only differences.
  *
  * @param setup    statements that (re)create the fixed chains with their rules; idempotent
- * @param maps     the verdict-map declarations (created once, flushed only by a full sync)
+ * @param maps     the verdict-map and {@code cluster-ips} set declarations (created once, flushed only by a full sync)
  * @param services per service port, what it owns, in name order
  */
 public record NftModel(List<String> setup, List<String> maps, SortedMap<ServicePortName, ServiceObjects> services) {
@@ -30,12 +30,12 @@ public record NftModel(List<String> setup, List<String> maps, SortedMap<ServiceP
     }
 
     /**
-     * One verdict-map element.
+     * One element of a verdict map (or, with an empty value, of a set such as {@code cluster-ips}).
      *
-     * @param map     the map
+     * @param map     the map or set
      * @param key     the key, e.g. {@code 10.96.0.10 . tcp . 80}
      * @param comment the element comment, or empty
-     * @param value   the verdict, e.g. {@code goto service-…}
+     * @param value   the verdict, e.g. {@code goto service-…}; empty for a set element
      */
     public record Element(String map, String key, String comment, String value) {
         /** The element's identity in its map. */

@@ -17,7 +17,10 @@ public final class NftNames {
     public static final String SERVICE_IPS = "service-ips";
     public static final String SERVICE_NODEPORTS = "service-nodeports";
     public static final String NODEPORT_IPS = "nodeport-ips";
-    public static final String ENDPOINTS_CHECK = "endpoints-check";
+    public static final String SERVICE_ENDPOINTS_CHECK = "service-endpoints-check";
+    public static final String NODEPORT_ENDPOINTS_CHECK = "nodeport-endpoints-check";
+    public static final String CLUSTER_IPS = "cluster-ips";
+    public static final String CLUSTER_IPS_CHECK = "cluster-ips-check";
     public static final String NO_ENDPOINT_SERVICES = "no-endpoint-services";
     public static final String NO_ENDPOINT_NODEPORTS = "no-endpoint-nodeports";
     public static final String REJECT_CHAIN = "reject-chain";
@@ -42,9 +45,30 @@ public final class NftNames {
         return family == IpFamily.IPV4 ? "ipv4_addr" : "ipv6_addr";
     }
 
+    /**
+     * The hash of the name, then the name itself with any character nftables does not take in a
+     * name ({@code [A-Za-z0-9_./-]}) shown as {@code _}; Kubernetes names never hold one, so this
+     * only touches objects the API server would have refused (the hash keeps them apart).
+     */
     static String hashed(String name) {
-        String s = ChainNames.hash(name).substring(0, 8) + "-" + name;
+        String s = ChainNames.hash(name).substring(0, 8) + "-" + printable(name);
         return s.length() > BASE_MAX ? s.substring(0, BASE_MAX - 3) + "..." : s;
+    }
+
+    private static String printable(String name) {
+        StringBuilder sb = null;
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.'
+                    || c == '/' || c == '-';
+            if (!ok && sb == null) {
+                sb = new StringBuilder(name.length()).append(name, 0, i);
+            }
+            if (sb != null) {
+                sb.append(ok ? c : '_');
+            }
+        }
+        return sb == null ? name : sb.toString();
     }
 
     /** {@code H8-ns/name/proto/port}. */

@@ -86,7 +86,8 @@ public final class NftTransaction {
         tx.line("add table " + t + " { comment \"rules for kube-proxy\" ; }", null);
         for (String m : model.maps()) {
             tx.line(m, null);
-            tx.line("flush map " + t + " " + mapName(m), null);
+            String[] w = m.split(" ", 6);
+            tx.line("flush " + w[1] + " " + t + " " + w[4], null);
         }
         model.setup().forEach(l -> tx.line(l, null));
         Set<String> active = new HashSet<>();
@@ -247,12 +248,7 @@ public final class NftTransaction {
 
     private static String addElement(String t, NftModel.Element e) {
         return "add element " + t + " " + e.map() + " { " + e.key()
-                + (e.comment().isEmpty() ? "" : " comment \"" + e.comment() + "\"") + " : " + e.value() + " }";
-    }
-
-    private static String mapName(String declaration) {
-        // "add map <family> kube-proxy <name> { ..."
-        return declaration.split(" ", 6)[4];
+                + (e.comment().isEmpty() ? "" : " comment \"" + e.comment() + "\"") + (e.value().isEmpty() ? "" : " : " + e.value()) + " }";
     }
 
     private static Map<String, NftModel.Chain> chains(NftModel.ServiceObjects o) {

@@ -14,7 +14,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-import static io.switchboard.backend.nftables.NftNames.ENDPOINTS_CHECK;
+import static io.switchboard.backend.nftables.NftNames.CLUSTER_IPS;
+import static io.switchboard.backend.nftables.NftNames.CLUSTER_IPS_CHECK;
+import static io.switchboard.backend.nftables.NftNames.NODEPORT_ENDPOINTS_CHECK;
+import static io.switchboard.backend.nftables.NftNames.SERVICE_ENDPOINTS_CHECK;
 import static io.switchboard.backend.nftables.NftNames.FIREWALL_CHECK;
 import static io.switchboard.backend.nftables.NftNames.FIREWALL_IPS;
 import static io.switchboard.backend.nftables.NftNames.MARK_MASQ;
@@ -36,12 +39,17 @@ public final class NftablesRenderer {
     private NftablesRenderer() {
     }
 
-    /** The base chains: name, type, hook, priority (filter before DNAT, so it sees the service IP). */
+    /**
+     * The base chains: name, type, hook, priority. The firewall check runs before DNAT (it needs the
+     * load-balancer IP); the endpoint checks after it (a DNATed packet has found an endpoint, and
+     * node traffic short-circuited by an external chain must not meet a "no local endpoints" drop).
+     */
     static final String[][] BASE_CHAINS = {
-            {"filter-prerouting", "filter", "prerouting", "-110"},
-            {"filter-input", "filter", "input", "-110"},
-            {"filter-forward", "filter", "forward", "-110"},
-            {"filter-output", "filter", "output", "-110"},
+            {"filter-prerouting-pre-dnat", "filter", "prerouting", "-110"},
+            {"filter-output-pre-dnat", "filter", "output", "-110"},
+            {"filter-forward", "filter", "forward", "0"},
+            {"filter-input", "filter", "input", "0"},
+            {"filter-output", "filter", "output", "0"},
             {"nat-prerouting", "nat", "prerouting", "-100"},
             {"nat-output", "nat", "output", "-100"},
             {"nat-postrouting", "nat", "postrouting", "100"},
@@ -49,11 +57,14 @@ public final class NftablesRenderer {
 
     /** Jumps from base chains: target, source, match. */
     static final String[][] JUMPS = {
-            {ENDPOINTS_CHECK, "filter-input", "ct state new "},
-            {ENDPOINTS_CHECK, "filter-forward", "ct state new "},
-            {ENDPOINTS_CHECK, "filter-output", "ct state new "},
-            {FIREWALL_CHECK, "filter-prerouting", "ct state new "},
-            {FIREWALL_CHECK, "filter-output", "ct state new "},
+            {FIREWALL_CHECK, "filter-prerouting-pre-dnat", "ct state new "},
+            {FIREWALL_CHECK, "filter-output-pre-dnat", "ct state new "},
+            {SERVICE_ENDPOINTS_CHECK, "filter-forward", "ct state new "},
+            {CLUSTER_IPS_CHECK, "filter-forward", "ct state new "},
+            {NODEPORT_ENDPOINTS_CHECK, "filter-input", "ct state new "},
+            {SERVICE_ENDPOINTS_CHECK, "filter-input", "ct state new "},
+            {SERVICE_ENDPOINTS_CHECK, "filter-output", "ct state new "},
+            {CLUSTER_IPS_CHECK, "filter-output", "ct state new "},
             {SERVICES, "nat-output", ""},
             {SERVICES, "nat-prerouting", ""},
             {MASQUERADING, "nat-postrouting", ""},
@@ -88,6 +99,7 @@ public final class NftablesRenderer {
         String t = table(s);
         String addr = NftNames.addrType(s.family());
         return List.of(
+                "add set " + t + " " + CLUSTER_IPS + " { type " + addr + " ; comment \"Active ClusterIPs\" ; }",
                 "add map " + t + " " + FIREWALL_IPS + " { type " + addr + " . inet_proto . inet_service : verdict ;"
                         + " comment \"destinations that are subject to LoadBalancerSourceRanges\" ; }",
                 "add map " + t + " " + NO_ENDPOINT_NODEPORTS + " { type inet_proto . inet_service : verdict ;"
@@ -109,7 +121,8 @@ public final class NftablesRenderer {
             out.add("add chain " + t + " " + b[0] + " { type " + b[1] + " hook " + b[2] + " priority " + b[3] + " ; }");
             out.add("flush chain " + t + " " + b[0]);
         }
-        for (String c : List.of(ENDPOINTS_CHECK, FIREWALL_CHECK, SERVICES, MASQUERADING, MARK_MASQ)) {
+        for (String c : List.of(CLUSTER_IPS_CHECK, FIREWALL_CHECK, NODEPORT_ENDPOINTS_CHECK, SERVICE_ENDPOINTS_CHECK, SERVICES,
+                MASQUERADING, MARK_MASQ)) {
             out.add("add chain " + t + " " + c);
             out.add("flush chain " + t + " " + c);
         }
@@ -139,8 +152,10 @@ public final class NftablesRenderer {
         String nodePorts = s.nodePortAll()
                 ? "fib daddr type local " + ip + " daddr != " + (ip.equals("ip") ? "127.0.0.0/8" : "::1")
                 : ip + " daddr @" + NODEPORT_IPS;
-        out.add("add rule " + t + " " + ENDPOINTS_CHECK + " " + ip + " daddr . meta l4proto . th dport vmap @" + NO_ENDPOINT_SERVICES);
-        out.add("add rule " + t + " " + ENDPOINTS_CHECK + " " + nodePorts + " meta l4proto . th dport vmap @" + NO_ENDPOINT_NODEPORTS);
+        out.add("add rule " + t + " " + CLUSTER_IPS_CHECK + " " + ip + " daddr @" + CLUSTER_IPS
+                + " reject comment \"Reject traffic to invalid ports of ClusterIPs\"");
+        out.add("add rule " + t + " " + SERVICE_ENDPOINTS_CHECK + " " + ip + " daddr . meta l4proto . th dport vmap @" + NO_ENDPOINT_SERVICES);
+        out.add("add rule " + t + " " + NODEPORT_ENDPOINTS_CHECK + " " + nodePorts + " meta l4proto . th dport vmap @" + NO_ENDPOINT_NODEPORTS);
         out.add("add rule " + t + " " + FIREWALL_CHECK + " " + ip + " daddr . meta l4proto . th dport vmap @" + FIREWALL_IPS);
         out.add("add rule " + t + " " + SERVICES + " " + ip + " daddr . meta l4proto . th dport vmap @" + SERVICE_IPS);
         out.add("add rule " + t + " " + SERVICES + " " + nodePorts + " meta l4proto . th dport vmap @" + SERVICE_NODEPORTS);
@@ -184,6 +199,7 @@ public final class NftablesRenderer {
         }
 
         List<NftModel.Element> elements = new ArrayList<>();
+        elements.add(new NftModel.Element(CLUSTER_IPS, vip.toString(), "", ""));
         String vipKey = vip + " . " + proto + " . " + port;
         if (hasInternal) {
             elements.add(new NftModel.Element(SERVICE_IPS, vipKey, "", "goto " + internalChain));

@@ -1,11 +1,15 @@
 package io.switchboard.backend.nftables;
 
+import io.switchboard.core.model.IpAddress;
 import io.switchboard.core.model.IpFamily;
 import io.switchboard.core.model.Protocol;
 import io.switchboard.core.model.SessionAffinity;
 import io.switchboard.core.model.TrafficPolicy;
 import io.switchboard.core.sync.ProxySnapshot;
 import io.switchboard.netfilter.CommandRunner;
+import io.switchboard.netfilter.trace.NftTable;
+import io.switchboard.netfilter.trace.NftTracer;
+import io.switchboard.netfilter.trace.PacketTracer;
 import io.switchboard.testkit.Netns;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -82,6 +86,56 @@ class NftKernelTest {
             } finally {
                 Netns.delete(ns);
             }
+        }
+    }
+
+    /**
+     * kube-proxy's overall scenario in the kernel, read back with {@code nft list table} and traced
+     * (the packet flows of kube-proxy's own nftables tests): where each new connection can go.
+     */
+    @Test
+    void theKernelsTableTracesAsKubeProxysFlows() throws Exception {
+        Fixture f = NftablesGoldenTest.overall();
+        String ns = ns("trace");
+        try {
+            NftModel m = NftablesRenderer.render(f.snapshot(true), f.settings());
+            apply(ns, NftTransaction.full(m, f.settings(), Set.of()).text());
+            NftTracer tracer = new NftTracer(NftTable.parse(Netns.exec(ns, "nft", "list", "table", "ip", "kube-proxy")),
+                    Set.of(IpAddress.parse("192.168.0.2")));
+            Map<String, String> flows = new java.util.LinkedHashMap<>();
+            flows.put("pod 10.0.0.2 -> 172.30.0.41:80", "[10.180.0.1:80]");
+            flows.put("pod 10.180.0.1 -> 172.30.0.41:80", "[10.180.0.1:80 (masqueraded)]");
+            flows.put("node 192.168.0.2 -> 172.30.0.41:80", "[10.180.0.1:80 (masqueraded)]");
+            flows.put("ext 203.0.113.9 -> 192.168.0.2:3003", "[10.180.0.3:80 (masqueraded)]");
+            flows.put("ext 203.0.113.9 -> 1.2.3.4:80", "[DROP]");
+            flows.put("ext 203.0.113.9 -> 192.168.0.2:3001", "[DROP]");
+            flows.put("pod 10.0.0.2 -> 1.2.3.4:80", "[10.180.0.2:80]");
+            flows.put("node 192.168.0.2 -> 192.168.99.22:80", "[10.180.0.2:80 (masqueraded)]");
+            flows.put("ext 203.0.113.9 -> 192.168.99.33:80", "[10.180.0.4:80 (masqueraded), 10.180.0.5:80 (masqueraded)]");
+            flows.put("ext 203.0.113.9 -> 5.6.7.8:80", "[10.180.0.3:80 (masqueraded)]");
+            flows.put("ext 198.51.100.1 -> 5.6.7.8:80", "[DROP]");
+            flows.put("ext 198.51.100.1 -> 192.168.0.2:3002", "[10.180.0.3:80 (masqueraded)]");
+            flows.put("pod 10.0.0.2 -> 172.30.0.46:80", "[REJECT]");
+            // a cluster IP on a port it does not serve is rejected (kube-proxy's cluster-ips-check)
+            flows.put("pod 10.0.0.2 -> 172.30.0.41:443", "[REJECT]");
+            for (Map.Entry<String, String> e : flows.entrySet()) {
+                String[] w = e.getKey().split(" ");
+                String[] dst = w[3].split(":");
+                PacketTracer.Packet p = w[0].equals("node") ? PacketTracer.Packet.fromNode(w[1], dst[0], "tcp", Integer.parseInt(dst[1]))
+                        : PacketTracer.Packet.arriving(w[1], dst[0], "tcp", Integer.parseInt(dst[1]), w[0].equals("pod") ? "cni0" : "eth0");
+                Set<String> outcomes = new TreeSet<>();
+                tracer.explain(p).forEach(path -> outcomes.add(path.outcome().toString()));
+                assertThat(outcomes.toString()).as(e.getKey()).isEqualTo(e.getValue());
+            }
+            // the affinity set is a condition: with an entry the client goes to its endpoint, without one it is balanced
+            var sticky = tracer.explain(PacketTracer.Packet.arriving("10.0.0.2", "172.30.0.45", "tcp", 80, "cni0"));
+            assertThat(sticky).hasSize(2);
+            assertThat(sticky.get(0).conditions()).containsExactly("the client has an affinity entry in "
+                    + NftNames.affinity(Fixture.spn("ns5/svc5", "p80", Protocol.TCP), f.endpoints.get(Fixture.spn("ns5/svc5", "p80",
+                    Protocol.TCP)).get(0)));
+            assertThat(sticky.get(1).share()).isEqualTo(1.0);
+        } finally {
+            Netns.delete(ns);
         }
     }
 
@@ -233,11 +287,12 @@ class NftKernelTest {
             Set<String> out = new TreeSet<>();
             elements.forEach((m, els) -> {
                 String map = m.substring(m.indexOf(' ') + 1);
-                if (!m.startsWith("map ")) {
+                if (NftNames.isServiceObject(map)) {
                     return;
                 }
                 for (String e : els) {
-                    String key = e.contains(" comment ") ? e.substring(0, e.indexOf(" comment ")) : e.substring(0, e.indexOf(" : "));
+                    String key = e.contains(" comment ") ? e.substring(0, e.indexOf(" comment "))
+                            : e.contains(" : ") ? e.substring(0, e.indexOf(" : ")) : e;
                     out.add(map + ": " + key);
                 }
             });

@@ -107,6 +107,14 @@ class NftablesGoldenTest {
     }
 
     @Test
+    void charactersNftablesRefusesInANameAreReplacedAndTheHashKeepsThemApart() {
+        String a = NftNames.service(Fixture.spn("fuzz/ünïcødé-13", "http", Protocol.TCP));
+        String b = NftNames.service(Fixture.spn("fuzz/ünïcødé-14", "http", Protocol.TCP));
+        assertThat(a).matches("service-[A-Z2-7]{8}-fuzz/_n_c_d_-13/tcp/http");
+        assertThat(a.substring(0, 16)).isNotEqualTo(b.substring(0, 16));
+    }
+
+    @Test
     void longNamesAreCutToTheKernelsLimit() {
         String ns = "n".repeat(63);
         String name = NftNames.endpoint(Fixture.spn(ns + "/" + "s".repeat(63), "p".repeat(63), Protocol.SCTP),
