@@ -32,7 +32,7 @@ import java.util.function.LongSupplier;
  * iptables mode against nftables mode, same run, same machine: each backend syncs S services × 10
  * endpoints into its own empty network namespace; then 25 one-endpoint changes (one sync each)
  * and a burst of 100 endpoint changes in one sync. Prints time (ms) and bytes sent to the kernel.
- * Usage: {@code ModeScaleHarness [services...]} (default 1000 10000 30000).
+ * Usage: {@code ModeScaleHarness [services...] [iptables|nftables]} (default 1000 10000 30000, both modes).
  */
 public final class ModeScaleHarness {
     public static void main(String[] args) throws Exception {
@@ -42,15 +42,23 @@ public final class ModeScaleHarness {
             System.exit(2);
         }
         List<Integer> sizes = new ArrayList<>();
+        List<String> modes = new ArrayList<>();
         for (String a : args) {
-            sizes.add(Integer.parseInt(a));
+            if (a.equals("iptables") || a.equals("nftables")) {
+                modes.add(a);
+            } else {
+                sizes.add(Integer.parseInt(a));
+            }
+        }
+        if (modes.isEmpty()) {
+            modes = List.of("iptables", "nftables");
         }
         if (sizes.isEmpty()) {
             sizes = List.of(1000, 10000, 30000);
         }
         System.out.printf("%-8s %-9s %-34s %10s %12s%n", "services", "mode", "measurement", "ms", "bytes");
         for (int n : sizes) {
-            for (String mode : List.of("iptables", "nftables")) {
+            for (String mode : modes) {
                 run(n, mode);
             }
         }

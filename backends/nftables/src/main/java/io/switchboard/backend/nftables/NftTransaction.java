@@ -81,50 +81,107 @@ public final class NftTransaction {
      * @param kernelObjects per-service chains and sets the kernel holds now (read back), or empty
      */
     public static NftTransaction full(NftModel model, NftSettings s, Set<String> kernelObjects) {
-        NftTransaction tx = new NftTransaction();
+        return fullChunks(model, s, kernelObjects, Integer.MAX_VALUE).get(0);
+    }
+
+    /**
+     * Everything, as transactions of at most {@code servicesPerChunk} service ports each, then one
+     * that rewrites the fixed chains and refills the maps. The kernel spends time quadratic in a
+     * transaction's size on the anonymous {@code numgen} maps it creates (a lookup through the
+     * pending transaction per map), so a large table goes in pieces: each piece creates or rewrites
+     * whole services (every service is consistent at every moment), and only the last one, with no
+     * anonymous maps, points the dispatch maps at them. A single chunk when the model is small.
+     */
+    public static List<NftTransaction> fullChunks(NftModel model, NftSettings s, Set<String> kernelObjects, int servicesPerChunk) {
         String t = NftablesRenderer.table(s);
-        tx.line("add table " + t + " { comment \"rules for kube-proxy\" ; }", null);
-        for (String m : model.maps()) {
-            tx.line(m, null);
-            String[] w = m.split(" ", 6);
-            tx.line("flush " + w[1] + " " + t + " " + w[4], null);
-        }
-        model.setup().forEach(l -> tx.line(l, null));
         Set<String> active = new HashSet<>();
-        model.services().forEach((spn, o) -> {
-            for (NftModel.Chain c : o.chains()) {
-                active.add(c.name());
-                tx.line("add chain " + t + " " + c.name(), spn);
-                tx.line("flush chain " + t + " " + c.name(), spn);
-            }
+        model.services().values().forEach(o -> {
+            o.chains().forEach(c -> active.add(c.name()));
             o.sets().forEach(set -> active.add(set.name()));
         });
-        for (String k : new TreeSet<>(kernelObjects)) {
-            if (!active.contains(k) && k.startsWith("affinity-")) {
-                tx.line("delete set " + t + " " + k, null);
-            } else if (!active.contains(k)) {
-                tx.line("flush chain " + t + " " + k, null);
-                tx.flushedStale.add(k);
+        List<NftTransaction> out = new ArrayList<>();
+        boolean single = model.services().size() <= servicesPerChunk;
+        NftTransaction last = new NftTransaction();
+        last.line("add table " + t + " { comment \"rules for kube-proxy\" ; }", null);
+        for (String m : model.maps()) {
+            last.line(m, null);
+            String[] w = m.split(" ", 6);
+            last.line("flush " + w[1] + " " + t + " " + w[4], null);
+        }
+        model.setup().forEach(l -> last.line(l, null));
+        List<Map.Entry<ServicePortName, NftModel.ServiceObjects>> all = new ArrayList<>(model.services().entrySet());
+        for (int from = 0; from < all.size(); from += single ? all.size() : servicesPerChunk) {
+            List<Map.Entry<ServicePortName, NftModel.ServiceObjects>> part =
+                    all.subList(from, single ? all.size() : Math.min(all.size(), from + servicesPerChunk));
+            NftTransaction tx = single ? last : new NftTransaction();
+            if (!single) {
+                tx.line("add table " + t + " { comment \"rules for kube-proxy\" ; }", null);
+                tx.line("add chain " + t + " " + NftNames.MARK_MASQ, null);
+            }
+            for (Map.Entry<ServicePortName, NftModel.ServiceObjects> e : part) {
+                for (NftModel.Chain c : e.getValue().chains()) {
+                    tx.line("add chain " + t + " " + c.name(), e.getKey());
+                    tx.line("flush chain " + t + " " + c.name(), e.getKey());
+                }
+            }
+            if (single) {
+                last.stale(t, kernelObjects, active);
+            }
+            part.forEach(e -> e.getValue().sets().forEach(set -> tx.line(addSet(t, s, set), e.getKey())));
+            part.forEach(e -> e.getValue().chains().forEach(c -> tx.rules(t, c, e.getKey())));
+            if (!single) {
+                out.add(tx);
             }
         }
-        model.services().forEach((spn, o) -> o.sets().forEach(set -> tx.line(addSet(t, s, set), spn)));
-        model.services().forEach((spn, o) -> o.chains().forEach(c -> tx.rules(t, c, spn)));
+        if (!single || all.isEmpty()) {
+            last.stale(t, kernelObjects, active);
+        }
         Set<String> claimed = new HashSet<>();
         model.services().forEach((spn, o) -> {
             for (NftModel.Element e : o.elements()) {
                 if (claimed.add(e.id())) {
-                    tx.line(addElement(t, e), spn);
-                    tx.elementsWritten++;
+                    last.line(addElement(t, e), spn);
+                    last.elementsWritten++;
                 }
             }
         });
-        return tx;
+        out.add(last);
+        return out;
+    }
+
+    /** Per-service chains the kernel has and nothing uses: flushed (deleted later); such sets: deleted after. */
+    private void stale(String t, Set<String> kernelObjects, Set<String> active) {
+        TreeSet<String> sets = new TreeSet<>();
+        for (String k : new TreeSet<>(kernelObjects)) {
+            if (active.contains(k)) {
+                continue;
+            }
+            if (k.startsWith("affinity-")) {
+                sets.add(k);
+            } else {
+                line("flush chain " + t + " " + k, null);
+                flushedStale.add(k);
+            }
+        }
+        sets.forEach(k -> line("delete set " + t + " " + k, null));
     }
 
     /** Only the differences from {@code before} (the model the kernel holds) to {@code after}. */
     public static NftTransaction diff(NftModel before, NftModel after, NftSettings s) {
+        return diff(before, after, s, Set.of());
+    }
+
+    /**
+     * As {@link #diff(NftModel, NftModel, NftSettings)}, first deleting chains an earlier
+     * transaction emptied ({@code deleteFirst}): one {@code nft} run instead of two, since each run
+     * first lists the table's chains and sets, which at scale costs more than the change itself.
+     */
+    public static NftTransaction diff(NftModel before, NftModel after, NftSettings s, Set<String> deleteFirst) {
         NftTransaction tx = new NftTransaction();
         String t = NftablesRenderer.table(s);
+        for (String c : new TreeSet<>(deleteFirst)) {
+            tx.line("delete chain " + t + " " + c, null);
+        }
         if (!before.setup().equals(after.setup()) || !before.maps().equals(after.maps())) {
             after.maps().forEach(m -> tx.line(m, null));
             after.setup().forEach(l -> tx.line(l, null));

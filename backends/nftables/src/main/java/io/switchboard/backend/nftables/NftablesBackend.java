@@ -43,6 +43,8 @@ public final class NftablesBackend implements ProxyBackend {
     static final int MAX_REJECTED_PER_SYNC = 16;
     /** Emptied chains are deleted this long after (kube-proxy: kernels before 6.2 need it). */
     static final Duration STALE_CHAIN_DELAY = Duration.ofSeconds(1);
+    /** Service ports per transaction of a full sync (see {@link NftTransaction#fullChunks}). */
+    static final int SERVICES_PER_TRANSACTION = 500;
 
     private final BackendContext ctx;
     private final Nft nft;
@@ -52,6 +54,7 @@ public final class NftablesBackend implements ProxyBackend {
     private final Map<IpFamily, NftModel> applied = new EnumMap<>(IpFamily.class);
     private final Map<IpFamily, Map<String, Long>> staleChains = new EnumMap<>(IpFamily.class);
     private final RejectedServicePorts rejected = new RejectedServicePorts();
+    private final Map<IpFamily, Long> lastCheck = new EnumMap<>(IpFamily.class);
     private volatile long lastInputBytes;
     private volatile long lastApplyNanos;
     private volatile int lastLines;
@@ -109,12 +112,20 @@ public final class NftablesBackend implements ProxyBackend {
         String fam = family.kubernetesName();
         NftModel before = applied.get(family);
         boolean full = snapshot.fullSync() || before == null;
-        if (!full && !intact(family)) {
+        // the read-back costs as much as a transaction at scale (nft lists the table's chains and
+        // sets first): done on syncs that carry no change (the periodic ones) and at least once a
+        // syncPeriod, so an external flush is repaired within about a syncPeriod
+        boolean check = !full && (snapshot.changedServices().isEmpty() || checkDue(family));
+        if (check && !intact(family)) {
             LOG.warn("{}: the {} chain of table {} {} is gone or changed (someone flushed or deleted it); rewriting everything",
                     fam, NftNames.SERVICES, NftNames.family(family), NftNames.TABLE);
             full = true;
         }
-        deleteStaleChains(family, before);
+        Set<String> dueStale = dueStaleChains(family, before);
+        if (full) {
+            deleteChains(family, dueStale);
+            dueStale = Set.of();
+        }
         Set<String> kernelObjects = Set.of();
         if (full) {
             try {
@@ -131,36 +142,40 @@ public final class NftablesBackend implements ProxyBackend {
         effective = effective.withChanged(retry);
         Set<ServicePortName> excluded = new TreeSet<>();
         NftModel next;
-        NftTransaction tx;
+        List<NftTransaction> txs;
         while (true) {
             ProxySnapshot view = effective.without(family, excluded);
             NftSettings s = settings(view, family);
             next = NftablesRenderer.render(view, s, full ? null : before);
-            tx = full ? NftTransaction.full(next, s, kernelObjects) : NftTransaction.diff(before, next, s);
-            if (tx.isEmpty()) {
-                break;
-            }
+            txs = full ? NftTransaction.fullChunks(next, s, kernelObjects, SERVICES_PER_TRANSACTION)
+                    : List.of(NftTransaction.diff(before, next, s, dueStale));
+            NftTransaction current = null;
             long t0 = System.nanoTime();
             try {
-                nft.apply(tx.text());
+                for (NftTransaction tx : txs) {
+                    current = tx;
+                    if (!tx.isEmpty()) {
+                        nft.apply(tx.text());
+                    }
+                }
                 lastApplyNanos = System.nanoTime() - t0;
                 break;
             } catch (Nft.TransactionException e) {
                 ctx.metrics().restoreFailure(family, !full);
-                ServicePortName culprit = excluded.size() < MAX_REJECTED_PER_SYNC ? tx.owner(e.line()) : null;
+                ServicePortName culprit = excluded.size() < MAX_REJECTED_PER_SYNC ? current.owner(e.line()) : null;
                 if (culprit != null && excluded.add(culprit)) {
                     if (rejectedBefore.contains(culprit)) {
                         LOG.debug("{}: the rules of {} are still rejected; leaving it out again", fam, culprit);
                     } else {
                         LOG.error("{}: the kernel rejected the rules of service port {}; leaving it out and applying every"
                                 + " other service (retried with each sync): {}{}", fam, culprit, e.getMessage(),
-                                InputContext.around(tx.text(), e.line()));
+                                InputContext.around(current.text(), e.line()));
                     }
                     continue;
                 }
                 applied.remove(family);
                 LOG.error("{}: nftables transaction failed: {} (the previous ruleset stays in place){}", fam, e.getMessage(),
-                        InputContext.around(tx.text(), e.line()));
+                        InputContext.around(current.text(), e.line()));
                 throw new SyncException(fam + ": nft: " + e.getMessage(), e);
             } catch (IOException e) {
                 ctx.metrics().restoreFailure(family, !full);
@@ -171,10 +186,23 @@ public final class NftablesBackend implements ProxyBackend {
         rejected.record(family, excluded, snapshot, ctx.metrics());
         Map<String, Long> stale = staleChains.computeIfAbsent(family, f -> new HashMap<>());
         long now = clock.millis();
-        tx.flushedStale().forEach(c -> stale.putIfAbsent(c, now));
+        long bytes = 0;
+        int lines = 0;
+        int chains = 0;
+        int elements = 0;
+        for (NftTransaction tx : txs) {
+            tx.flushedStale().forEach(c -> stale.putIfAbsent(c, now));
+            bytes += tx.text().length();
+            lines += tx.lineCount();
+            chains += tx.chainsWritten();
+            elements += tx.elementsWritten();
+        }
         applied.put(family, next);
-        lastInputBytes = tx.text().length();
-        lastLines = tx.lineCount();
+        if (full) {
+            lastCheck.put(family, clock.millis());
+        }
+        lastInputBytes = bytes;
+        lastLines = lines;
         int noLocalInternal = 0;
         int noLocalExternal = 0;
         for (NftModel.ServiceObjects o : next.services().values()) {
@@ -183,13 +211,19 @@ public final class NftablesBackend implements ProxyBackend {
         }
         ctx.metrics().noLocalEndpoints(family, "internal", noLocalInternal);
         ctx.metrics().noLocalEndpoints(family, "external", noLocalExternal);
-        LOG.debug("{}: {} sync sent {} statements ({} bytes, {} chains, {} map elements)", fam, full ? "full" : "partial",
-                tx.lineCount(), tx.text().length(), tx.chainsWritten(), tx.elementsWritten());
+        LOG.debug("{}: {} sync sent {} statements in {} transaction(s) ({} bytes, {} chains, {} map elements)", fam,
+                full ? "full" : "partial", lines, txs.size(), bytes, chains, elements);
         ConntrackCleanup.run(snapshot, family, conntrack, ctx.metrics());
+    }
+
+    private boolean checkDue(IpFamily family) {
+        Long last = lastCheck.get(family);
+        return last == null || clock.millis() - last >= ctx.config().syncPeriod().toMillis();
     }
 
     /** The services chain still holds its two dispatch rules. */
     private boolean intact(IpFamily family) {
+        lastCheck.put(family, clock.millis());
         try {
             List<String> rules = nft.chainRules(family, NftNames.SERVICES);
             return rules != null && rules.size() == 2 && rules.get(0).endsWith("vmap @" + NftNames.SERVICE_IPS)
@@ -200,11 +234,14 @@ public final class NftablesBackend implements ProxyBackend {
         }
     }
 
-    /** Deletes chains emptied at least {@link #STALE_CHAIN_DELAY} ago that nothing uses again. */
-    private void deleteStaleChains(IpFamily family, NftModel current) {
+    /**
+     * Chains emptied at least {@link #STALE_CHAIN_DELAY} ago that nothing uses again: taken off the
+     * list, to be deleted by this sync.
+     */
+    private Set<String> dueStaleChains(IpFamily family, NftModel current) {
         Map<String, Long> stale = staleChains.get(family);
         if (stale == null || stale.isEmpty()) {
-            return;
+            return Set.of();
         }
         Set<String> active = new HashSet<>();
         if (current != null) {
@@ -218,10 +255,15 @@ public final class NftablesBackend implements ProxyBackend {
                 due.add(c);
             }
         });
+        due.forEach(stale::remove);
+        return due;
+    }
+
+    /** Deletes chains in a transaction of their own (before a full sync, or when nothing else is sent). */
+    private void deleteChains(IpFamily family, Set<String> due) {
         if (due.isEmpty()) {
             return;
         }
-        due.forEach(stale::remove);
         NftSettings s = new NftSettings(family, 14, false, "", "", true, List.of(), List.of());
         try {
             nft.apply(NftTransaction.deleteChains(s, due).text());
@@ -231,7 +273,6 @@ public final class NftablesBackend implements ProxyBackend {
             LOG.warn("{}: cannot delete {} stale chains yet: {}", family.kubernetesName(), due.size(), e.getMessage());
         }
     }
-
 
     @Override
     public void cleanup() throws SyncException {

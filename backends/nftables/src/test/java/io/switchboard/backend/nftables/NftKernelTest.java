@@ -83,6 +83,15 @@ class NftKernelTest {
                 // loading it again (a second full sync over the same state) changes nothing
                 apply(ns, NftTransaction.full(m, f.settings(), t.serviceObjects()).text());
                 assertThat(Table.read(ns, f.family)).as(sc[0] + ": after a second full sync").isEqualTo(t);
+                // in pieces of two services (as large tables go in), from empty, the same table
+                Netns.exec(ns, "nft", "flush", "ruleset");
+                List<NftTransaction> chunks = NftTransaction.fullChunks(m, f.settings(), Set.of(), 2);
+                int n = m.services().size();
+                assertThat(chunks).hasSize(n <= 2 ? 1 : (n + 1) / 2 + 1);
+                for (NftTransaction c : chunks) {
+                    apply(ns, c.text());
+                }
+                assertThat(Table.read(ns, f.family)).as(sc[0] + ": loaded in pieces").isEqualTo(t);
             } finally {
                 Netns.delete(ns);
             }

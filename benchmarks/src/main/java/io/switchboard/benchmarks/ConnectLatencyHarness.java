@@ -1,0 +1,126 @@
+package io.switchboard.benchmarks;
+
+import io.switchboard.backend.iptables.IptablesBackend;
+import io.switchboard.backend.nftables.Nft;
+import io.switchboard.backend.nftables.NftablesBackend;
+import io.switchboard.core.backend.BackendContext;
+import io.switchboard.core.backend.ProxyBackend;
+import io.switchboard.core.health.ProxyHealth;
+import io.switchboard.core.metrics.ProxyMetrics;
+import io.switchboard.core.model.Endpoint;
+import io.switchboard.core.model.IpAddress;
+import io.switchboard.core.model.IpFamily;
+import io.switchboard.core.model.NamespacedName;
+import io.switchboard.core.model.NodeInfo;
+import io.switchboard.core.model.Protocol;
+import io.switchboard.core.model.ServicePort;
+import io.switchboard.core.model.ServicePortName;
+import io.switchboard.core.sync.ProxySnapshot;
+import io.switchboard.netfilter.Iptables;
+import io.switchboard.testkit.Netns;
+import io.switchboard.testkit.TestCluster;
+
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * Connection-setup latency through a cluster IP, the data path's cost per new connection: a pod
+ * opens and closes new TCP connections to a service whose one endpoint is another pod, with S
+ * services programmed (the probe service sorts last, the worst case for the iptables mode's linear
+ * KUBE-SERVICES scan). Baseline in the same run: the same connections straight to the pod's
+ * address. Usage: {@code ConnectLatencyHarness [connections] [services...]} (default 3000 10 10000).
+ */
+public final class ConnectLatencyHarness {
+    public static void main(String[] args) throws Exception {
+        String why = Netns.unavailableReason();
+        if (why != null) {
+            System.err.println("needs network namespaces: " + why);
+            System.exit(2);
+        }
+        int connections = args.length > 0 ? Integer.parseInt(args[0]) : 3000;
+        int[] sizes = args.length > 1 ? Arrays.stream(args).skip(1).mapToInt(Integer::parseInt).toArray() : new int[]{10, 10000};
+        System.out.printf("%-9s %-9s %-26s %9s %9s %9s%n", "services", "mode", "path", "p50 µs", "p99 µs", "p50/direct");
+        try (TestCluster cluster = new TestCluster()) {
+            cluster.bridgePod("server");
+            cluster.bridgePod("client");
+            // a server that only accepts and closes, with a deep backlog: the client measures the path, not the server
+            java.net.ServerSocket listener = Netns.call(cluster.podNs("server"), () -> new java.net.ServerSocket(8080, 8192));
+            Thread acceptor = new Thread(() -> {
+                while (!listener.isClosed()) {
+                    try {
+                        listener.accept().close();
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            }, "acceptor");
+            acceptor.setDaemon(true);
+            acceptor.start();
+            try (listener) {
+                String client = cluster.podNs("client");
+                for (int services : sizes) {
+                    for (String mode : List.of("iptables", "nftables")) {
+                        clear(cluster.node());
+                        ProxyBackend backend = backend(mode, cluster.node());
+                        backend.sync(snapshot(services, cluster.podIp("server")));
+                        long[] direct = latencies(client, cluster.podIp("server"), 8080, connections);
+                        long[] vip = latencies(client, "10.96.255.250", 80, connections);
+                        System.out.printf("%-9d %-9s %-26s %9d %9d %9s%n", services, mode, "direct to the pod", direct[0], direct[1], "1.00");
+                        System.out.printf("%-9d %-9s %-26s %9d %9d %9.2f%n", services, mode, "cluster IP", vip[0], vip[1],
+                                (double) vip[0] / direct[0]);
+                        backend.cleanup();
+                        backend.shutdown(Duration.ZERO);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void clear(String node) {
+        Netns.exec(node, "nft", "flush", "ruleset");
+    }
+
+    private static ProxyBackend backend(String mode, String node) {
+        Clock clock = Clock.systemUTC();
+        BackendContext ctx = new BackendContext(IptablesScaleHarness.config(), "node-1", Set.of(IpFamily.IPV4), ProxyMetrics.NOOP,
+                clock, new ProxyHealth(clock, Duration.ofMinutes(1)));
+        return mode.equals("iptables") ? new IptablesBackend(ctx, new Iptables(Netns.runner(node), Iptables.Flavor.NFT), null)
+                : new NftablesBackend(ctx, new Nft(Netns.runner(node)), null);
+    }
+
+    /** S-1 services with 10 unreachable endpoints each, and the probe service (last) with the server pod. */
+    private static ProxySnapshot snapshot(int services, String serverIp) {
+        Scale scale = new Scale(services - 1, 10);
+        SortedMap<ServicePortName, ServicePort> svcs = new TreeMap<>(scale.services);
+        SortedMap<ServicePortName, List<Endpoint>> eps = new TreeMap<>(scale.endpoints);
+        ServicePortName probe = new ServicePortName(new NamespacedName("zz-probe", "probe"), "http", Protocol.TCP);
+        svcs.put(probe, ServicePort.builder(probe).clusterIp("10.96.255.250").port(80).build());
+        eps.put(probe, List.of(new Endpoint(IpAddress.parse(serverIp), 8080, true, true, false, "node-1", "", Set.of(), Set.of())));
+        return ProxySnapshot.build(svcs, eps, NodeInfo.named("node-1"), Set.of(IpFamily.IPV4), Set.of(), true, null);
+    }
+
+    /** p50 and p99 in microseconds of connect+close, after 300 warm-up connections. */
+    private static long[] latencies(String ns, String ip, int port, int n) {
+        return Netns.call(ns, () -> {
+            long[] t = new long[n];
+            for (int i = -300; i < n; i++) {
+                long t0 = System.nanoTime();
+                try (Socket s = new Socket()) {
+                    s.connect(new InetSocketAddress(ip, port), 2000);
+                }
+                if (i >= 0) {
+                    t[i] = (System.nanoTime() - t0) / 1000;
+                }
+            }
+            Arrays.sort(t);
+            return new long[]{t[n / 2], t[n * 99 / 100]};
+        });
+    }
+}
