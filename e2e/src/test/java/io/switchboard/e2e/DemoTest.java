@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DemoTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"iptables", "userspace"})
+    @ValueSource(strings = {"iptables", "userspace", "nftables"})
     void demoShowsEveryEndpointAnsweringAndCleansUp(String mode) throws Exception {
         String why = Netns.unavailableReason();
         Assumptions.assumeTrue(why == null, "demo needs namespaces: " + why);
@@ -33,14 +33,22 @@ class DemoTest {
         String sticky = out.substring(out.indexOf("demo/sticky:http"), out.indexOf("demo/empty:http"));
         assertThat(sticky.lines().filter(l -> l.contains("web-")).count()).as(sticky).isEqualTo(1);
         assertThat(out).contains("refused (no endpoints: REJECT) 24", "Done: namespaces, rules and servers removed.",
-                mode.equals("iptables") ? "-A KUBE-SVC-" : "-A KUBE-PORTALS-CONTAINER -d 10.96.0.10/32",
+                switch (mode) {
+                    case "iptables" -> "-A KUBE-SVC-";
+                    case "nftables" -> "numgen random mod 3 vmap { 0 : goto endpoint-";
+                    default -> "-A KUBE-PORTALS-CONTAINER -d 10.96.0.10/32";
+                },
                 "switchboard explain --from <client pod> 10.96.0.20:80",
-                mode.equals("iptables") ? "the client has an affinity entry in KUBE-SEP-" : "the portal rules hand it to the userspace proxy");
+                switch (mode) {
+                    case "iptables" -> "the client has an affinity entry in KUBE-SEP-";
+                    case "nftables" -> "the client has an affinity entry in affinity-";
+                    default -> "the portal rules hand it to the userspace proxy";
+                });
         assertThat(namespaces()).isEqualTo(before);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"iptables", "sysctl"})
+    @ValueSource(strings = {"iptables", "sysctl", "nft"})
     void aMissingToolIsNamedWithItsPackageBeforeAnythingIsCreated(String tool) throws Exception {
         String why = Netns.unavailableReason();
         Assumptions.assumeTrue(why == null, "demo needs namespaces: " + why);
@@ -60,13 +68,22 @@ class DemoTest {
         }
         List<String> before = namespaces();
         String javaBin = ProcessHandle.current().info().command().orElse("java");
-        ProcessBuilder pb = new ProcessBuilder(javaBin, "-jar", SwitchboardProcess.JAR.toString(), "demo").redirectErrorStream(true);
+        List<String> cmd = new java.util.ArrayList<>(List.of(javaBin, "-jar", SwitchboardProcess.JAR.toString(), "demo"));
+        if (tool.equals("nft")) {
+            cmd.addAll(List.of("--proxy-mode", "nftables"));
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("PATH", bin.toString());
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(out).isEqualTo(1);
-        assertThat(out).contains("install the Debian package " + (tool.equals("sysctl") ? "procps" : "iptables"), "nothing was created");
+        String pkg = switch (tool) {
+            case "sysctl" -> "procps";
+            case "nft" -> "nftables";
+            default -> "iptables";
+        };
+        assertThat(out).contains("install the Debian package " + pkg, "nothing was created");
         assertThat(namespaces()).isEqualTo(before);
         try (var links = java.nio.file.Files.list(bin)) {
             for (java.nio.file.Path l : links.toList()) {
