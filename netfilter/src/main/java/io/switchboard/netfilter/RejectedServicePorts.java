@@ -7,9 +7,14 @@ import io.switchboard.core.sync.ProxySnapshot;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.switchboard.core.backend.SyncException;
+
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Per family, the service ports whose rules the kernel rejected at the last sync: a backend leaves
@@ -23,6 +28,40 @@ public final class RejectedServicePorts {
     /** The ports left out at the family's last sync. */
     public Set<ServicePortName> last(IpFamily family) {
         return rejected.getOrDefault(family, Set.of());
+    }
+
+    /**
+     * Logs that the kernel rejected a port's rules and it is left out: an error the first time, a
+     * debug line while it stays rejected.
+     */
+    public void logRejected(IpFamily family, ServicePortName port, String error, String context) {
+        if (last(family).contains(port)) {
+            LOG.debug("{}: the rules of {} are still rejected; leaving it out again", family.kubernetesName(), port);
+        } else {
+            LOG.error("{}: the kernel rejected the rules of service port {}; leaving it out and applying every"
+                    + " other service (retried with each sync): {}{}", family.kubernetesName(), port, error, context);
+        }
+    }
+
+    /**
+     * Runs a sync for each family (in order), each on its own: one family's failure does not stop
+     * the other's. Returns the failures' messages, empty when every family synced.
+     */
+    public static List<String> eachFamily(Set<IpFamily> families, FamilySync sync) {
+        List<String> failures = new ArrayList<>();
+        for (IpFamily family : new TreeSet<>(families)) {
+            try {
+                sync.sync(family);
+            } catch (SyncException e) {
+                failures.add(e.getMessage());
+            }
+        }
+        return failures;
+    }
+
+    /** One family's sync. */
+    public interface FamilySync {
+        void sync(IpFamily family) throws SyncException;
     }
 
     /** After a family's successful sync that left out {@code excluded}: log, count, remember. */

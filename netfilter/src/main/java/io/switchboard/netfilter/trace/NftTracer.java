@@ -241,19 +241,15 @@ public final class NftTracer implements Tracer {
                     return false;
                 }
                 default -> {
+                    // every match held: the statements decide, and the unmatched state does not go on
                     statements(chain, rule, t.subList(i, t.size()), st, p, depth, results);
-                    return !matchedAll(t, i);
+                    return false;
                 }
             }
         }
         st.path.add(chain + ": " + rule);
         results.add(st);
         return false;
-    }
-
-    private static boolean matchedAll(List<String> t, int i) {
-        // statements after matches: the rule matched, so the state does not go on unchanged
-        return true;
     }
 
     /** Runs the statements of a matched rule (verdicts, NAT, set updates, marks). */

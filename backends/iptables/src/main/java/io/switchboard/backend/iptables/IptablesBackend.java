@@ -86,14 +86,7 @@ public final class IptablesBackend implements ProxyBackend {
 
     @Override
     public void sync(ProxySnapshot snapshot) throws SyncException {
-        List<String> failures = new ArrayList<>();
-        for (IpFamily family : new TreeSet<>(ctx.families())) {
-            try {
-                syncFamily(snapshot, family);
-            } catch (SyncException e) {
-                failures.add(e.getMessage());
-            }
-        }
+        List<String> failures = RejectedServicePorts.eachFamily(ctx.families(), family -> syncFamily(snapshot, family));
         syncHealthServers(snapshot);
         if (!failures.isEmpty()) {
             throw new SyncException(String.join("; ", failures));
@@ -178,13 +171,7 @@ public final class IptablesBackend implements ProxyBackend {
                 ctx.metrics().restoreFailure(family, !full);
                 ServicePortName culprit = excluded.size() < MAX_REJECTED_PER_SYNC ? culprit(input, current, e.line()) : null;
                 if (culprit != null && excluded.add(culprit)) {
-                    if (rejectedBefore.contains(culprit)) {
-                        LOG.debug("{}: the rules of {} are still rejected; leaving it out again", family.kubernetesName(), culprit);
-                    } else {
-                        LOG.error("{}: the kernel rejected the rules of service port {}; leaving it out and applying every"
-                                + " other service (retried with each sync): {}{}", family.kubernetesName(), culprit,
-                                e.getMessage(), InputContext.around(current, e.line()));
-                    }
+                    rejected.logRejected(family, culprit, e.getMessage(), InputContext.around(current, e.line()));
                     continue;
                 }
                 failed(family);

@@ -85,14 +85,7 @@ public final class NftablesBackend implements ProxyBackend {
 
     @Override
     public void sync(ProxySnapshot snapshot) throws SyncException {
-        List<String> failures = new ArrayList<>();
-        for (IpFamily family : new TreeSet<>(ctx.families())) {
-            try {
-                syncFamily(snapshot, family);
-            } catch (SyncException e) {
-                failures.add(e.getMessage());
-            }
-        }
+        List<String> failures = RejectedServicePorts.eachFamily(ctx.families(), family -> syncFamily(snapshot, family));
         healthServers.sync(ServiceHealthServers.wanted(snapshot, ctx.families()));
         if (!failures.isEmpty()) {
             throw new SyncException(String.join("; ", failures));
@@ -164,13 +157,7 @@ public final class NftablesBackend implements ProxyBackend {
                 ctx.metrics().restoreFailure(family, !full);
                 ServicePortName culprit = excluded.size() < MAX_REJECTED_PER_SYNC ? current.owner(e.line()) : null;
                 if (culprit != null && excluded.add(culprit)) {
-                    if (rejectedBefore.contains(culprit)) {
-                        LOG.debug("{}: the rules of {} are still rejected; leaving it out again", fam, culprit);
-                    } else {
-                        LOG.error("{}: the kernel rejected the rules of service port {}; leaving it out and applying every"
-                                + " other service (retried with each sync): {}{}", fam, culprit, e.getMessage(),
-                                InputContext.around(current.text(), e.line()));
-                    }
+                    rejected.logRejected(family, culprit, e.getMessage(), InputContext.around(current.text(), e.line()));
                     continue;
                 }
                 applied.remove(family);
