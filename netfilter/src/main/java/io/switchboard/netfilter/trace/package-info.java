@@ -1,2 +1,5 @@
-/** A parser for iptables-save / iptables-restore text and a packet tracer over the parsed rules. */
+/**
+ * Parsers for iptables-save / iptables-restore text and for {@code nft list table} output, and
+ * packet tracers over each ({@link io.switchboard.netfilter.trace.Tracer}).
+ */
 package io.switchboard.netfilter.trace;
