@@ -161,7 +161,7 @@ public final class KernelServices {
             return null;
         }
         String base = verdict.substring(dash + 1);
-        String[] p = base.substring(base.indexOf('-') + 1).split("/");
+        String[] p = base.substring(base.indexOf('-') + 1).split("/", -1);
         if (p.length < 4) {
             return null;
         }

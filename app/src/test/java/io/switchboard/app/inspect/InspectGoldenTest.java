@@ -10,6 +10,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -76,6 +77,34 @@ class InspectGoldenTest {
     @CsvSource({"iptables-affinity, services-affinity", "iptables-nodeport, services-nodeport", "userspace, services-userspace"})
     void servicesAsGolden(String dump, String golden) throws IOException {
         golden(golden, KernelServices.text(KernelServices.read(rules(dump), IpFamily.IPV4, NODE, null)));
+    }
+
+    /** The nftables mode's table as the kernel prints it (kube-proxy's overall scenario, read back with nft). */
+    @ParameterizedTest
+    @CsvSource({
+            "10.0.0.2, 172.30.0.45, 80, cni0, explain-nftables-affinity",
+            "203.0.113.9, 1.2.3.4, 80, eth0, explain-nftables-local-drop",
+            "192.168.0.2, 192.168.0.2, 3003, '', explain-nftables-nodeport-from-node",
+            "10.0.0.2, 172.30.0.46, 80, cni0, explain-nftables-no-endpoints",
+    })
+    void explainOverAnNftablesTableAsGolden(String src, String dst, int port, String iface, String golden) throws IOException {
+        boolean fromNode = NODE.contains(IpAddress.parse(src));
+        PacketTracer.Packet p = fromNode ? PacketTracer.Packet.fromNode(src, dst, "tcp", port)
+                : PacketTracer.Packet.arriving(src, dst, "tcp", port, iface == null ? "" : iface);
+        golden(golden, Explainer.text(Explainer.explainNft(rules("nftables"), NODE, p)));
+    }
+
+    @Test
+    void servicesOverAnNftablesTableAsGolden() throws IOException {
+        List<KernelServices.Row> rows = KernelServices.readNft(rules("nftables"), IpFamily.IPV4, NODE, null);
+        golden("services-nftables", KernelServices.text(rows));
+        assertThat(rows).anySatisfy(r -> assertThat(r.affinity()).isEqualTo("ClientIP 10800s"));
+        assertThat(rows).anySatisfy(r -> assertThat(r.endpoints()).containsExactly("none: REJECT"));
+        assertThat(KernelServices.readNft(rules("nftables"), IpFamily.IPV4, NODE, "ns1")).extracting(KernelServices.Row::service)
+                .containsOnly("ns1/svc1:p80");
+        assertThat(KernelServices.serviceOf("goto service-ULMVA6XW-ns1/svc1/tcp/p80")).isEqualTo("ns1/svc1:p80");
+        assertThat(KernelServices.serviceOf("goto service-ULMVA6XW-ns1/svc1/tcp/")).isEqualTo("ns1/svc1");
+        assertThat(KernelServices.serviceOf("drop")).isNull();
     }
 
     @Test
