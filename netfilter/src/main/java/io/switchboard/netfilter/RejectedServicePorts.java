@@ -1,9 +1,9 @@
 package io.switchboard.netfilter;
 
 import io.switchboard.core.metrics.ProxyMetrics;
+import io.switchboard.core.sync.ProxySnapshot;
 import io.switchboard.core.model.IpFamily;
 import io.switchboard.core.model.ServicePortName;
-import io.switchboard.core.sync.ProxySnapshot;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +28,13 @@ public final class RejectedServicePorts {
     /** The ports left out at the family's last sync. */
     public Set<ServicePortName> last(IpFamily family) {
         return rejected.getOrDefault(family, Set.of());
+    }
+
+    /** The snapshot with the services of the family's rejected ports marked as changed: they are tried again with every sync. */
+    public ProxySnapshot withRetries(IpFamily family, ProxySnapshot snapshot) {
+        Set<io.switchboard.core.model.NamespacedName> retry = new java.util.HashSet<>();
+        last(family).forEach(p -> retry.add(p.service()));
+        return snapshot.withChanged(retry);
     }
 
     /**

@@ -6,7 +6,6 @@ import io.switchboard.core.backend.SyncException;
 import io.switchboard.core.config.ProxyConfig;
 import io.switchboard.core.model.IpAddress;
 import io.switchboard.core.model.IpFamily;
-import io.switchboard.core.model.NamespacedName;
 import io.switchboard.core.model.ServicePort;
 import io.switchboard.core.model.ServicePortName;
 import io.switchboard.core.sync.ProxySnapshot;
@@ -128,12 +127,7 @@ public final class IptablesBackend implements ProxyBackend {
             existing = Set.of();
             missing = List.of();
         }
-        ProxySnapshot effective = full ? snapshot.asFull() : snapshot;
-        // service ports the kernel rejected before are tried again with every sync
-        Set<ServicePortName> rejectedBefore = rejected.last(family);
-        Set<NamespacedName> retry = new HashSet<>();
-        rejectedBefore.forEach(p -> retry.add(p.service()));
-        effective = effective.withChanged(retry);
+        ProxySnapshot effective = rejected.withRetries(family, full ? snapshot.asFull() : snapshot);
         Set<ServicePortName> excluded = new TreeSet<>();
         RestoreInput input;
         long bytes;

@@ -5,7 +5,6 @@ import io.switchboard.core.backend.ProxyBackend;
 import io.switchboard.core.backend.SyncException;
 import io.switchboard.core.config.ProxyConfig;
 import io.switchboard.core.model.IpFamily;
-import io.switchboard.core.model.NamespacedName;
 import io.switchboard.core.model.ServicePortName;
 import io.switchboard.core.sync.ProxySnapshot;
 import io.switchboard.netfilter.InputContext;
@@ -128,11 +127,7 @@ public final class NftablesBackend implements ProxyBackend {
                 throw new SyncException(fam + ": cannot read the nftables table back: " + e.getMessage(), e);
             }
         }
-        ProxySnapshot effective = full ? snapshot.asFull() : snapshot;
-        Set<ServicePortName> rejectedBefore = rejected.last(family);
-        Set<NamespacedName> retry = new HashSet<>();
-        rejectedBefore.forEach(p -> retry.add(p.service()));
-        effective = effective.withChanged(retry);
+        ProxySnapshot effective = rejected.withRetries(family, full ? snapshot.asFull() : snapshot);
         Set<ServicePortName> excluded = new TreeSet<>();
         NftModel next;
         List<NftTransaction> txs;
