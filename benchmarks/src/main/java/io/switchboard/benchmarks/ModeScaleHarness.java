@@ -1,6 +1,7 @@
 package io.switchboard.benchmarks;
 
 import io.switchboard.backend.iptables.IptablesBackend;
+import io.switchboard.backend.nftables.NetlinkNft;
 import io.switchboard.backend.nftables.Nft;
 import io.switchboard.backend.nftables.NftablesBackend;
 import io.switchboard.core.backend.BackendContext;
@@ -32,7 +33,10 @@ import java.util.function.LongSupplier;
  * iptables mode against nftables mode, same run, same machine: each backend syncs S services × 10
  * endpoints into its own empty network namespace; then 25 one-endpoint changes (one sync each)
  * and a burst of 100 endpoint changes in one sync. Prints time (ms) and bytes sent to the kernel.
- * Usage: {@code ModeScaleHarness [services...] [iptables|nftables]} (default 1000 10000 30000, both modes).
+ * The nftables mode writes through netlink as it runs; {@code nftables-text} is the same backend
+ * writing through {@code nft -f} (the earlier writer), for comparison.
+ * Usage: {@code ModeScaleHarness [services...] [iptables|nftables|nftables-text]} (default 1000 10000
+ * 30000, iptables and nftables).
  */
 public final class ModeScaleHarness {
     public static void main(String[] args) throws Exception {
@@ -44,7 +48,7 @@ public final class ModeScaleHarness {
         List<Integer> sizes = new ArrayList<>();
         List<String> modes = new ArrayList<>();
         for (String a : args) {
-            if (a.equals("iptables") || a.equals("nftables")) {
+            if (a.equals("iptables") || a.equals("nftables") || a.equals("nftables-text")) {
                 modes.add(a);
             } else {
                 sizes.add(Integer.parseInt(a));
@@ -56,7 +60,7 @@ public final class ModeScaleHarness {
         if (sizes.isEmpty()) {
             sizes = List.of(1000, 10000, 30000);
         }
-        System.out.printf("%-8s %-9s %-34s %10s %12s%n", "services", "mode", "measurement", "ms", "bytes");
+        System.out.printf("%-8s %-13s %-34s %10s %12s%n", "services", "mode", "measurement", "ms", "bytes");
         for (int n : sizes) {
             for (String mode : modes) {
                 run(n, mode);
@@ -67,7 +71,7 @@ public final class ModeScaleHarness {
     private static void run(int services, String mode) throws Exception {
         Scale scale = new Scale(services, 10);
         NodeInfo node = NodeInfo.named("node-1");
-        String ns = "sbmode" + services + mode.charAt(0);
+        String ns = "sbmode" + services + mode.charAt(0) + mode.length();
         Netns.delete(ns);
         Netns.add(ns);
         try {
@@ -82,7 +86,10 @@ public final class ModeScaleHarness {
                 backend = b;
                 bytes = b::lastInputBytes;
             } else {
-                NftablesBackend b = new NftablesBackend(ctx, new Nft(inNs), null);
+                // nftables: the netlink writer, as the mode runs; nftables-text: through nft -f
+                Nft nft = mode.equals("nftables-text") ? new Nft(inNs)
+                        : NetlinkNft.inNamespace(inNs, java.nio.file.Path.of("/run/netns", ns));
+                NftablesBackend b = new NftablesBackend(ctx, nft, null);
                 backend = b;
                 bytes = b::lastInputBytes;
             }
@@ -106,7 +113,7 @@ public final class ModeScaleHarness {
             }
             long[] sorted = ms.clone();
             Arrays.sort(sorted);
-            System.out.printf("%-8d %-9s %-34s %10d %12d   (min %d, max %d, first %d)%n", services, mode,
+            System.out.printf("%-8d %-13s %-34s %10d %12d   (min %d, max %d, first %d)%n", services, mode,
                     "one-endpoint change, median of 25", sorted[12], lastBytes, sorted[0], sorted[24], ms[0]);
 
             Set<NamespacedName> changed = new HashSet<>();
@@ -132,6 +139,6 @@ public final class ModeScaleHarness {
     }
 
     private static void report(int services, String mode, String what, long t0, long bytes) {
-        System.out.printf("%-8d %-9s %-34s %10d %12d%n", services, mode, what, (System.nanoTime() - t0) / 1_000_000, bytes);
+        System.out.printf("%-8d %-13s %-34s %10d %12d%n", services, mode, what, (System.nanoTime() - t0) / 1_000_000, bytes);
     }
 }

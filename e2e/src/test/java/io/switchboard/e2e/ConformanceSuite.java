@@ -221,17 +221,19 @@ abstract class ConformanceSuite {
     }
 
     /**
-     * Puts ip6tables-restore wrappers first on the proxy's PATH that give the IPv6 affinity rules
-     * of ns/bad:http an IPv4 mask while a flag file exists, so the kernel rejects that service.
+     * While a flag file exists, the kernel rejects the IPv6 rules of ns/bad:http: ip6tables-restore
+     * wrappers first on the proxy's PATH give its affinity rules an IPv4 mask (the iptables mode);
+     * the nftables mode's netlink writer, pointed at the file by {@code SWITCHBOARD_NETLINK_FAULT},
+     * sends the element of the line the file names with a key one byte short.
      */
     private void sabotage() throws Exception {
         sabotageDir = Files.createTempDirectory("sb-sabotage"); 
         sabotageFlag = sabotageDir.resolve("flag");
-        Files.writeString(sabotageFlag, "on\n");
+        Files.writeString(sabotageFlag, "^add element ip6 kube-proxy service-ips .*ns/bad/tcp/http\n");
         assertThat(cluster.podIp6("client")).isNotNull();
-        for (String tool : List.of("ip6tables-restore", "ip6tables-nft-restore", "ip6tables-legacy-restore", "nft")) {
+        for (String tool : List.of("ip6tables-restore", "ip6tables-nft-restore", "ip6tables-legacy-restore")) {
             Path p = sabotageDir.resolve(tool);
-            try (InputStream in = ConformanceSuite.class.getResourceAsStream(tool.equals("nft") ? "/sabotage/nft" : "/sabotage/ip6tables-restore")) {
+            try (InputStream in = ConformanceSuite.class.getResourceAsStream("/sabotage/ip6tables-restore")) {
                 Files.copy(in, p, StandardCopyOption.REPLACE_EXISTING);
             }
             assertThat(p.toFile().setExecutable(true)).isTrue();
@@ -245,7 +247,8 @@ abstract class ConformanceSuite {
                 "--metrics-bind-address", "127.0.0.1:10249", "--v", "2"));
         args.addAll(extraArgs());
         proxy = new SwitchboardProcess(cluster.node(), Path.of("target/e2e-logs/" + mode() + "-" + (++runs) + ".log"),
-                Map.of("PATH", sabotageDir.toString(), "SABOTAGE_FLAG", sabotageFlag.toString()), args.toArray(String[]::new));
+                Map.of("PATH", sabotageDir.toString(), "SABOTAGE_FLAG", sabotageFlag.toString(),
+                        "SWITCHBOARD_NETLINK_FAULT", sabotageFlag.toString()), args.toArray(String[]::new));
         String[] last = {""};
         try {
             await("switchboard healthy with rules", Duration.ofSeconds(60), () -> {

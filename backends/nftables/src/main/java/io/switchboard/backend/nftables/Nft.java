@@ -63,8 +63,9 @@ public class Nft {
     }
 
     /**
-     * The rules of one chain as {@code nft list chain} prints them (one per line, trimmed), or null
-     * when the table or the chain does not exist.
+     * The rules of one chain, one line each, or null when the table or the chain does not exist.
+     * Here as {@code nft list chain} prints them (trimmed); a rule that dispatches through a verdict
+     * map ends in {@code vmap @NAME} in every implementation (what the drift check reads).
      */
     public List<String> chainRules(IpFamily family, String chain) throws IOException {
         CommandRunner.Result r = runner.run(List.of("nft", "list", "chain", NftNames.family(family), NftNames.TABLE, chain),

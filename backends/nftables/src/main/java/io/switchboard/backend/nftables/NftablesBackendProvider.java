@@ -57,6 +57,15 @@ public final class NftablesBackendProvider implements BackendProvider {
 
     @Override
     public ProxyBackend create(BackendContext context) {
-        return new NftablesBackend(context, new Nft(CommandRunner.SYSTEM), NetlinkConntrack.loadOrNull());
+        Nft nft;
+        try {
+            NetlinkNft.probe();
+            nft = new NetlinkNft(CommandRunner.SYSTEM);
+            LOG.info("nftables mode: transactions go to the kernel as nf_tables netlink batches");
+        } catch (RuntimeException | LinkageError e) {
+            LOG.warn("nftables mode: netlink is unavailable ({}); transactions go through nft -f", e.toString());
+            nft = new Nft(CommandRunner.SYSTEM);
+        }
+        return new NftablesBackend(context, nft, NetlinkConntrack.loadOrNull());
     }
 }

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -149,12 +149,13 @@ class NftKernelTest {
     }
 
     /** Random services and endpoint changes; incremental transactions must track full ones exactly. */
-    @ParameterizedTest
-    @ValueSource(longs = {20261201L, 7L, 4242L})
-    void incrementalTransactionsEndInTheTableAFullOneWrites(long seed) throws Exception {
+    @ParameterizedTest(name = "seed {0}, over netlink {1}")
+    @CsvSource({"20261201, false", "7, false", "4242, false", "20261201, true", "99, true", "31337, true"})
+    void incrementalTransactionsEndInTheTableAFullOneWrites(long seed, boolean overNetlink) throws Exception {
         Random r = new Random(seed);
         String inc = ns("inc");
         String ref = ns("ref");
+        Nft writer = overNetlink ? NetlinkNftKernelTest.netlink(inc, null) : new Nft(Netns.runner(inc));
         try {
             Fixture f = new Fixture();
             for (int i = 0; i < 12; i++) {
@@ -162,7 +163,7 @@ class NftKernelTest {
             }
             NftSettings s = f.settings();
             NftModel model = NftablesRenderer.render(f.snapshot(true), s);
-            apply(inc, NftTransaction.full(model, s, Set.of()).text());
+            writer.apply(NftTransaction.full(model, s, Set.of()).text());
             for (int step = 0; step < 25; step++) {
                 for (int k = r.nextInt(3) + 1; k > 0; k--) {
                     mutate(f, r, r.nextInt(16));
@@ -173,13 +174,13 @@ class NftKernelTest {
                 String ctx = "seed " + seed + ", step " + step + "\n" + tx.text();
                 if (!tx.isEmpty()) {
                     try {
-                        apply(inc, tx.text());
+                        writer.apply(tx.text());
                     } catch (Nft.TransactionException e) {
                         throw new AssertionError(e.getMessage() + " (" + ctx + ")", e);
                     }
                 }
                 if (!tx.flushedStale().isEmpty()) {
-                    apply(inc, NftTransaction.deleteChains(s, tx.flushedStale()).text());
+                    writer.apply(NftTransaction.deleteChains(s, tx.flushedStale()).text());
                 }
                 model = next;
                 Netns.exec(ref, "nft", "flush", "ruleset");
