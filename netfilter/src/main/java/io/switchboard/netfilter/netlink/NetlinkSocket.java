@@ -189,7 +189,7 @@ public final class NetlinkSocket implements Closeable {
                 throw new IOException("netlink receive: no answer from the kernel in time");
             }
             if (errno != EINTR) {
-                throw new IOException("netlink receive: " + Errno.describe(errno));
+                throw new NetlinkException("netlink receive", errno, 0);
             }
         }
     }

@@ -75,6 +75,7 @@ public class NetlinkNft extends Nft {
 
     @Override
     public void apply(String input) throws TransactionException, IOException {
+        long t0 = System.nanoTime();
         NftNetlink.Batch batch;
         try {
             synchronized (compiler) {
@@ -89,7 +90,12 @@ public class NetlinkNft extends Nft {
         }
         try (NetlinkSocket sock = NetlinkSocket.open(NetlinkSocket.NETLINK_NETFILTER, TIMEOUT, netns)) {
             sock.buffers(batch.bytes().length + (1 << 20), 4 << 20);
+            long t1 = System.nanoTime();
+            // the kernel processes the whole batch (and commits it) inside this call
             sock.send(batch.bytes());
+            long t2 = System.nanoTime();
+            LOG.debug("nf_tables batch: {} messages, {} bytes; compiled in {} ms, applied in {} ms", batch.messages(),
+                    batch.bytes().length, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
             int sentinel = NetlinkSocket.nextSeq();
             // a request after the batch: every answer to the batch arrives before the answer to it
             sock.send(new MessageBuilder(64).nfMessage((NftNetlink.NFNL_SUBSYS_NFTABLES << 8) | NftNetlink.GETGEN,
@@ -98,7 +104,19 @@ public class NetlinkNft extends Nft {
             int firstLine = 0;
             byte[] buf = new byte[1 << 18];
             while (true) {
-                for (Replies.Message m : sock.receive(buf)) {
+                List<Replies.Message> answers;
+                try {
+                    answers = sock.receive(buf);
+                } catch (NetlinkException e) {
+                    if (e.errno() == Errno.ENOBUFS) {
+                        // only failures are answered: so many that the socket's queue overflowed
+                        throw new TransactionException("netlink: the kernel rejected the batch with more errors than could be read"
+                                + (firstErrno != 0 ? "; the first: " + Errno.describe(firstErrno) + " at line " + firstLine : ""),
+                                firstLine);
+                    }
+                    throw e;
+                }
+                for (Replies.Message m : answers) {
                     if (!m.isError()) {
                         continue;
                     }

@@ -860,7 +860,8 @@ public final class NftNetlink {
             if (verdictMap) {
                 b.attrU32(6, VERDICT_TYPE).attrU32(7, 0);
             }
-            b.attrU32(10, setId++);
+            int id = setId++;
+            b.attrU32(10, id);
             b.begin(9).attrU32(1, size).end();
             b.attr(13, udata);
             // elements in messages of at most ~32 KB each: an attribute's length has 16 bits
@@ -868,7 +869,9 @@ public final class NftNetlink {
             elements.accept(new ElementSink(each));
             for (int i = 0; i < each.size(); ) {
                 msg(NEWSETELEM, CREATE);
-                b.attrString(1, table).attrString(2, name);
+                // by the id of this batch's new set, not by name: the kernel finds a name by walking
+                // every set of the table, an id among the batch's newest sets first
+                b.attrString(1, table).attrU32(4, id);
                 b.begin(3);
                 do {
                     each.get(i++).accept(b);

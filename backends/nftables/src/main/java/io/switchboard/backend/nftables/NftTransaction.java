@@ -116,6 +116,11 @@ public final class NftTransaction {
             NftTransaction tx = single ? last : new NftTransaction();
             if (!single) {
                 tx.line("add table " + t + " { comment \"rules for kube-proxy\" ; }", null);
+                if (from == 0) {
+                    // the maps exist before the services' sets: the kernel finds a set by name by
+                    // walking the table's sets from the oldest, and the maps are named per element
+                    model.maps().forEach(m -> tx.line(m, null));
+                }
                 tx.line("add chain " + t + " " + NftNames.MARK_MASQ, null);
             }
             for (Map.Entry<ServicePortName, NftModel.ServiceObjects> e : part) {
