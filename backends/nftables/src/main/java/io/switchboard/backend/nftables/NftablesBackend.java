@@ -29,8 +29,8 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The nftables data path: one {@code nft -f -} transaction per family and sync, in kube-proxy's
- * nftables layout. The first sync (and every full one) recreates the whole table in one
+ * The nftables data path: one atomic transaction per family and sync (a netlink batch, or
+ * {@code nft -f -}), in kube-proxy's nftables layout. The first sync (and every full one) recreates the whole table in one
  * transaction; later syncs send only what changed since the model the kernel last accepted.
  * Before a partial sync the {@code services} chain is read back (a few bytes): if someone deleted
  * the table or flushed it, the sync becomes full. A rejected transaction changes nothing; when the
