@@ -1,7 +1,7 @@
 package io.switchboard.benchmarks;
 
 import io.switchboard.backend.iptables.IptablesBackend;
-import io.switchboard.backend.nftables.Nft;
+import io.switchboard.backend.nftables.NetlinkNft;
 import io.switchboard.backend.nftables.NftablesBackend;
 import io.switchboard.core.backend.BackendContext;
 import io.switchboard.core.backend.ProxyBackend;
@@ -38,6 +38,10 @@ import java.util.TreeMap;
  * address. Usage: {@code ConnectLatencyHarness [connections] [services...]} (default 3000 10 10000).
  */
 public final class ConnectLatencyHarness {
+    /** One measurement: S services, a mode, connect+close p50/p99 in µs, direct and through the cluster IP. */
+    public record Row(int services, String mode, long directP50, long directP99, long vipP50, long vipP99) {
+    }
+
     public static void main(String[] args) throws Exception {
         String why = Netns.unavailableReason();
         if (why != null) {
@@ -47,6 +51,17 @@ public final class ConnectLatencyHarness {
         int connections = args.length > 0 ? Integer.parseInt(args[0]) : 3000;
         int[] sizes = args.length > 1 ? Arrays.stream(args).skip(1).mapToInt(Integer::parseInt).toArray() : new int[]{10, 10000};
         System.out.printf("%-9s %-9s %-26s %9s %9s %9s%n", "services", "mode", "path", "p50 µs", "p99 µs", "p50/direct");
+        for (Row r : measure(connections, sizes, List.of("iptables", "nftables"))) {
+            System.out.printf("%-9d %-9s %-26s %9d %9d %9s%n", r.services(), r.mode(), "direct to the pod", r.directP50(),
+                    r.directP99(), "1.00");
+            System.out.printf("%-9d %-9s %-26s %9d %9d %9.2f%n", r.services(), r.mode(), "cluster IP", r.vipP50(), r.vipP99(),
+                    (double) r.vipP50() / r.directP50());
+        }
+    }
+
+    /** For each size and kernel mode: the backend programs S services, then both paths are timed. */
+    public static List<Row> measure(int connections, int[] sizes, List<String> modes) throws Exception {
+        List<Row> rows = new java.util.ArrayList<>();
         try (TestCluster cluster = new TestCluster()) {
             cluster.bridgePod("server");
             cluster.bridgePod("client");
@@ -66,21 +81,20 @@ public final class ConnectLatencyHarness {
             try (listener) {
                 String client = cluster.podNs("client");
                 for (int services : sizes) {
-                    for (String mode : List.of("iptables", "nftables")) {
+                    for (String mode : modes) {
                         clear(cluster.node());
                         ProxyBackend backend = backend(mode, cluster.node());
                         backend.sync(snapshot(services, cluster.podIp("server")));
                         long[] direct = latencies(client, cluster.podIp("server"), 8080, connections);
                         long[] vip = latencies(client, "10.96.255.250", 80, connections);
-                        System.out.printf("%-9d %-9s %-26s %9d %9d %9s%n", services, mode, "direct to the pod", direct[0], direct[1], "1.00");
-                        System.out.printf("%-9d %-9s %-26s %9d %9d %9.2f%n", services, mode, "cluster IP", vip[0], vip[1],
-                                (double) vip[0] / direct[0]);
+                        rows.add(new Row(services, mode, direct[0], direct[1], vip[0], vip[1]));
                         backend.cleanup();
                         backend.shutdown(Duration.ZERO);
                     }
                 }
             }
         }
+        return rows;
     }
 
     private static void clear(String node) {
@@ -92,7 +106,7 @@ public final class ConnectLatencyHarness {
         BackendContext ctx = new BackendContext(IptablesScaleHarness.config(), "node-1", Set.of(IpFamily.IPV4), ProxyMetrics.NOOP,
                 clock, new ProxyHealth(clock, Duration.ofMinutes(1)));
         return mode.equals("iptables") ? new IptablesBackend(ctx, new Iptables(Netns.runner(node), Iptables.Flavor.NFT), null)
-                : new NftablesBackend(ctx, new Nft(Netns.runner(node)), null);
+                : new NftablesBackend(ctx, NetlinkNft.inNamespace(Netns.runner(node), java.nio.file.Path.of("/run/netns", node)), null);
     }
 
     /** S-1 services with 10 unreachable endpoints each, and the probe service (last) with the server pod. */
@@ -110,7 +124,7 @@ public final class ConnectLatencyHarness {
     private static long[] latencies(String ns, String ip, int port, int n) {
         return Netns.call(ns, () -> {
             long[] t = new long[n];
-            for (int i = -300; i < n; i++) {
+            for (int i = -Math.min(300, n); i < n; i++) {
                 long t0 = System.nanoTime();
                 try (Socket s = new Socket()) {
                     s.connect(new InetSocketAddress(ip, port), 2000);

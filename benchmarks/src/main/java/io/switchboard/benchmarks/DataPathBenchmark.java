@@ -60,7 +60,7 @@ public final class DataPathBenchmark {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         int connections = args.length > 1 ? Integer.parseInt(args[1]) : 64;
         for (String tool : List.of("wrk", "iperf3", "haproxy")) {
-            if (!Files.isExecutable(Path.of("/usr/bin/" + tool)) && !Files.isExecutable(Path.of("/usr/sbin/" + tool))) {
+            if (missing(tool)) {
                 throw new IllegalStateException(tool + " is missing: apt-get install wrk iperf3 haproxy");
             }
         }
@@ -69,6 +69,21 @@ public final class DataPathBenchmark {
             throw new IllegalStateException("needs network namespaces: " + why);
         }
         Path jar = Path.of(System.getProperty("switchboard.jar", "app/target/switchboard.jar"));
+        print(run(jar, seconds, 3, connections, List.of("iptables", "userspace", "userspace:io_uring"), 1, true), seconds, connections);
+    }
+
+    /** Whether a tool is not installed (in /usr/bin or /usr/sbin). */
+    static boolean missing(String tool) {
+        return !Files.isExecutable(Path.of("/usr/bin/" + tool)) && !Files.isExecutable(Path.of("/usr/sbin/" + tool));
+    }
+
+    /**
+     * Direct to the pod first (the baseline), then each mode (a real process; {@code mode:transport}
+     * picks the userspace transport), then HAProxy when asked; {@code services} counts the measured
+     * service and {@code services - 1} others programmed beside it.
+     */
+    static List<Result> run(Path jar, int seconds, int warmupSeconds, int connections, List<String> modes, int services,
+                            boolean haproxy) throws Exception {
         List<Result> results = new ArrayList<>();
         try (TestCluster cluster = new TestCluster()) {
             String server = cluster.bridgePod("server");
@@ -83,24 +98,29 @@ public final class DataPathBenchmark {
             KubernetesClient admin = Netns.call(cluster.node(), api::client);
             try {
                 Netns.call(cluster.node(), () -> seed(admin, server));
+                if (services > 1) {
+                    MemoryHarness.seed(cluster.node(), admin, services - 1);
+                }
                 Thread.sleep(500);
-                results.add(measure("direct to the pod", client, server, 8080, server, 5201, seconds, connections));
-                for (String mode : List.of("iptables", "userspace", "userspace:io_uring")) {
+                results.add(measure("direct to the pod", client, server, 8080, server, 5201, seconds, warmupSeconds, connections));
+                for (String mode : modes) {
                     Process proxy = startProxy(cluster, jar, api, mode);
                     try {
                         results.add(measure(mode.replace(":", " mode, ") + (mode.contains(":") ? "" : " mode"), client, VIP, 80, VIP, 5201,
-                                seconds, connections));
+                                seconds, warmupSeconds, connections));
                     } finally {
                         stop(proxy);
                         Netns.exec(cluster.node(), "java", "-jar", jar.toString(), "--cleanup", "--hostname-override", "node");
                     }
                 }
-                Process haproxy = startHaproxy(cluster, server);
-                try {
-                    results.add(measure("HAProxy " + haproxyVersion() + " (TCP mode)", client, HAPROXY_IP, 18080, HAPROXY_IP, 15201,
-                            seconds, connections));
-                } finally {
-                    stop(haproxy);
+                if (haproxy) {
+                    Process ha = startHaproxy(cluster, server);
+                    try {
+                        results.add(measure("HAProxy " + haproxyVersion() + " (TCP mode)", client, HAPROXY_IP, 18080, HAPROXY_IP, 15201,
+                                seconds, warmupSeconds, connections));
+                    } finally {
+                        stop(ha);
+                    }
                 }
             } finally {
                 admin.close();
@@ -110,7 +130,7 @@ public final class DataPathBenchmark {
                 group.shutdownGracefully().sync();
             }
         }
-        print(results, seconds, connections);
+        return results;
     }
 
     /** A keep-alive HTTP server answering every request with a small fixed body. */
@@ -171,7 +191,7 @@ public final class DataPathBenchmark {
             pb.environment().put("SWITCHBOARD_USERSPACE_TRANSPORT", modeAndTransport.split(":")[1]);
         }
         Process p = pb.start();
-        long deadline = System.nanoTime() + 60_000_000_000L;
+        long deadline = System.nanoTime() + 600_000_000_000L;
         while (!Files.readString(log).contains("sync done")) {
             if (!p.isAlive() || System.nanoTime() > deadline) {
                 stop(p);
@@ -206,9 +226,9 @@ public final class DataPathBenchmark {
     }
 
     private static Result measure(String path, String clientNs, String httpIp, int httpPort, String bulkIp, int bulkPort,
-                                  int seconds, int connections) throws Exception {
+                                  int seconds, int warmupSeconds, int connections) throws Exception {
         // warm-up (JIT of the JVM-based paths, connection tables), not measured
-        Netns.exec(clientNs, "wrk", "-t2", "-c" + connections, "-d3s", "http://" + httpIp + ":" + httpPort + "/");
+        Netns.exec(clientNs, "wrk", "-t2", "-c" + connections, "-d" + warmupSeconds + "s", "http://" + httpIp + ":" + httpPort + "/");
         String wrk = Netns.exec(clientNs, "wrk", "-t2", "-c" + connections, "-d" + seconds + "s", "--latency",
                 "http://" + httpIp + ":" + httpPort + "/");
         double rps = Double.parseDouble(group(wrk, "Requests/sec:\\s+([0-9.]+)"));

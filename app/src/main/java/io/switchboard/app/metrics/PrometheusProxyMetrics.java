@@ -46,6 +46,7 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
     private final Counter conntrackDeleted;
     private final Counter malformed;
     private final Gauge rejectedPorts;
+    private final Gauge inputBytes;
     private final Gauge userspaceOpen;
     private final Counter userspaceBytes;
     /** Called on every proxied read: the two data points are looked up once. */
@@ -100,6 +101,8 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
                 "Stale conntrack entries deleted", "ip_family");
         malformed = counter(r, "switchboard_malformed_objects_total",
                 "API objects skipped because they were malformed", "kind");
+        inputBytes = gauge(r, "switchboard_sync_proxy_rules_last_input_bytes",
+                "Bytes the last successful sync sent to the kernel (iptables-restore input, nftables transaction)", "ip_family");
         rejectedPorts = gauge(r, "switchboard_rejected_service_ports",
                 "Service ports left out of the rules because the kernel rejected them (retried every sync)", "ip_family");
         rejectedTotal = counter(r, "switchboard_service_port_rejections_total",
@@ -263,6 +266,11 @@ public final class PrometheusProxyMetrics implements ProxyMetrics {
     @Override
     public void malformedObject(String kind) {
         malformed.labelValues(kind).inc();
+    }
+
+    @Override
+    public void syncInputBytes(IpFamily family, long bytes) {
+        inputBytes.labelValues(family.kubernetesName()).set(bytes);
     }
 
     @Override

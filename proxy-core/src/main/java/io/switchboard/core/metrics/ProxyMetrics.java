@@ -14,6 +14,10 @@ public interface ProxyMetrics {
     default void syncDuration(IpFamily family, boolean full, double seconds) {
     }
 
+    /** What the last successful sync of a family sent to the kernel (restore input or transaction text). */
+    default void syncInputBytes(IpFamily family, long bytes) {
+    }
+
     /** Rules were last written at this wall-clock time. */
     default void lastSyncTimestamp(IpFamily family, double epochSeconds) {
     }

@@ -182,6 +182,7 @@ public final class IptablesBackend implements ProxyBackend {
         lastTop.put(family, input.topContents());
         memos.put(family, input.memo());
         lastInputBytes = bytes;
+        ctx.metrics().syncInputBytes(family, bytes);
         needFull.put(family, false);
         ctx.metrics().iptablesRules(family, "filter", input.filterRules(), input.filterRulesWritten());
         ctx.metrics().iptablesRules(family, "nat", input.natRules(), input.natRulesWritten());

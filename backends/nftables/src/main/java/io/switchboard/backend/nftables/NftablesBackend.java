@@ -184,6 +184,7 @@ public final class NftablesBackend implements ProxyBackend {
             lastCheck.put(family, clock.millis());
         }
         lastInputBytes = bytes;
+        ctx.metrics().syncInputBytes(family, bytes);
         lastLines = lines;
         int noLocalInternal = 0;
         int noLocalExternal = 0;

@@ -363,6 +363,7 @@ public final class UserspaceBackend implements ProxyBackend {
             PortalRenderer.Rendered r = PortalRenderer.render(portals(snapshot, family, excluded), settings);
             try {
                 iptables.restore(family, r.text());
+                ctx.metrics().syncInputBytes(family, r.text().length());
                 break;
             } catch (Iptables.RestoreException e) {
                 ctx.metrics().restoreFailure(family, false);
