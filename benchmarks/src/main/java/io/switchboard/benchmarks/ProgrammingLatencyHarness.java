@@ -4,10 +4,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.switchboard.testkit.MockApiServer;
 import io.switchboard.testkit.Netns;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -120,38 +115,15 @@ public final class ProgrammingLatencyHarness {
         }
     }
 
-    private static String metrics(String ns) {
-        return Netns.call(ns, () -> HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:10249/metrics"))
-                .build(), HttpResponse.BodyHandlers.ofString()).body());
-    }
-
-    /** Cumulative bucket counts (le -> count), summed over the families. */
     private static Map<Double, Double> buckets(String ns) {
-        Map<Double, Double> out = new TreeMap<>();
-        for (String l : metrics(ns).lines().toList()) {
-            if (l.startsWith(METRIC + "_bucket{")) {
-                String le = l.replaceAll(".*le=\"([^\"]+)\".*", "$1");
-                double bound = le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le);
-                out.merge(bound, Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)), Double::sum);
-            }
-        }
-        return out;
+        return ControlPlaneSuite.buckets(ControlPlaneSuite.metrics(ns));
     }
 
     private static double count(String ns) {
-        return metrics(ns).lines().filter(l -> l.startsWith(METRIC + "_count"))
-                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+        return ControlPlaneSuite.sum(ControlPlaneSuite.metrics(ns), METRIC + "_count");
     }
 
-    /** The smallest bucket bound under which the quantile of the observations made in between falls. */
     private static double quantile(Map<Double, Double> before, Map<Double, Double> after, double q) {
-        double total = after.getOrDefault(Double.POSITIVE_INFINITY, 0.0) - before.getOrDefault(Double.POSITIVE_INFINITY, 0.0);
-        for (Map.Entry<Double, Double> e : after.entrySet()) {
-            double n = e.getValue() - before.getOrDefault(e.getKey(), 0.0);
-            if (total > 0 && n >= q * total) {
-                return e.getKey();
-            }
-        }
-        return Double.NaN;
+        return ControlPlaneSuite.quantile(before, after, q);
     }
 }
