@@ -124,7 +124,7 @@ final class BenchmarkReport {
         System.setProperty("java.awt.headless", "true");
         List<String> written = new ArrayList<>();
         if (!control.isEmpty()) {
-            XYChart sync = new XYChartBuilder().width(800).height(500).title("Full sync time vs services (real process)")
+            XYChart sync = new XYChartBuilder().width(800).height(500).title("Sync time vs services (real process)")
                     .xAxisTitle("services (× 10 endpoints)").yAxisTitle("seconds").build();
             sync.getStyler().setXAxisLogarithmic(true).setYAxisLogarithmic(true).setMarkerSize(8);
             for (String mode : modes(control.stream().map(ControlPlaneSuite.Row::mode).toList())) {

@@ -73,7 +73,7 @@ public final class BenchmarkRun {
         }
         return quick
                 ? new Options(out, modes, sizes, connectSizes, 2, 40, 200, 1, 1, List.of(10), cp, dp, readme, true, jar, minSync)
-                : new Options(out, modes, sizes, connectSizes, 7, 1000, 3000, 10, 3, List.of(10, 10000), cp, dp, readme, false, jar, minSync);
+                : new Options(out, modes, sizes, connectSizes, 7, 1000, 3000, 10, 3, List.of(10), cp, dp, readme, false, jar, minSync);
     }
 
     static void run(Options o) throws Exception {
