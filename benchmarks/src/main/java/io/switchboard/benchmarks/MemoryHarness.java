@@ -169,12 +169,7 @@ public final class MemoryHarness {
     }
 
     private static long vmRss(long pid) throws java.io.IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", ""));
-            }
-        }
-        return 0;
+        return ControlPlaneSuite.vmRssKb(pid);
     }
 
     /**

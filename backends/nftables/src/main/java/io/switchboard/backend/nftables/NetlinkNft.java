@@ -84,10 +84,6 @@ public class NetlinkNft extends Nft {
         } catch (NftNetlink.CompileException e) {
             throw new TransactionException(e.getMessage(), e.line());
         }
-        // the sequence numbers of the batch are reserved: none other is handed out meanwhile
-        for (int i = 1; i < batch.messages(); i++) {
-            NetlinkSocket.nextSeq();
-        }
         try (NetlinkSocket sock = NetlinkSocket.open(NetlinkSocket.NETLINK_NETFILTER, TIMEOUT, netns)) {
             sock.buffers(batch.bytes().length + (1 << 20), 4 << 20);
             long t1 = System.nanoTime();
@@ -96,7 +92,8 @@ public class NetlinkNft extends Nft {
             long t2 = System.nanoTime();
             LOG.debug("nf_tables batch: {} messages, {} bytes; compiled in {} ms, applied in {} ms", batch.messages(),
                     batch.bytes().length, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
-            int sentinel = NetlinkSocket.nextSeq();
+            // sequence numbers only need to be unique on this socket, which is the batch's own
+            int sentinel = batch.firstSeq() + batch.messages();
             // a request after the batch: every answer to the batch arrives before the answer to it
             sock.send(new MessageBuilder(64).nfMessage((NftNetlink.NFNL_SUBSYS_NFTABLES << 8) | NftNetlink.GETGEN,
                     MessageBuilder.NLM_F_REQUEST | MessageBuilder.NLM_F_ACK, sentinel, 0, 0).toBytes());
