@@ -34,7 +34,9 @@ public final class Echo {
         ServerSocket ss = Netns.call(ns, () -> {
             ServerSocket s = new ServerSocket();
             s.setReuseAddress(true);
-            s.bind(new InetSocketAddress(InetAddress.getByName(ip), port));
+            // a pod's server listens with a deep accept queue; Java's default of 50 overflows (and drops
+            // SYNs, costing a client a 1 s retransmit) whenever this JVM is slow to accept
+            s.bind(new InetSocketAddress(InetAddress.getByName(ip), port), 1024);
             return s;
         });
         Thread t = new Thread(() -> {

@@ -28,13 +28,15 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
  * One TCP listener of the userspace proxy. Each accepted connection is relayed to an endpoint the
- * {@link Balancer} picks; a failed or timed-out connect is retried on the next endpoint (at most
- * {@link #MAX_TRIES} tries), and a connection that finds no endpoint is reset at once.
+ * {@link Balancer} picks; a failed or timed-out connect is retried on the next endpoint with the
+ * next, longer, dial timeout ({@link #DIAL_TIMEOUTS}: one try per timeout, an endpoint already tried
+ * only once every endpoint has been), and a connection that finds no endpoint is reset at once.
  * <p>
  * Relaying: reads stop while the other side's outbound buffer is above its high-water mark and
  * resume when it drains (never unbounded buffering); a half-close (FIN) in either direction is
@@ -42,7 +44,13 @@ import java.util.concurrent.TimeUnit;
  */
 final class TcpProxy implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TcpProxy.class);
-    static final int MAX_TRIES = 3;
+    /**
+     * One connect try per entry, each allowed longer than the one before, as kube-proxy's userspace
+     * proxy dialled (250 ms, 500 ms, 1 s, 2 s): a SYN lost on the way to one endpoint costs the
+     * client a quarter of a second and another endpoint, not the kernel's one-second retransmit.
+     */
+    static final List<Duration> DIAL_TIMEOUTS = List.of(Duration.ofMillis(250), Duration.ofMillis(500),
+            Duration.ofSeconds(1), Duration.ofSeconds(2));
     /**
      * Reads grow up to 256 KiB for bulk flows (Netty's default stops at 64 KiB); a peer stops being
      * read above 512 KiB queued for the other side and resumes below 256 KiB.
@@ -56,18 +64,21 @@ final class TcpProxy implements AutoCloseable {
     private final Transport transport;
     private final Balancer balancer;
     private final ProxyMetrics metrics;
-    private final Duration connectTimeout;
+    private final List<Duration> dialTimeouts;
     private final Duration idleTimeout;
     private final ChannelGroup connections;
     private final Channel server;
 
     TcpProxy(String name, Transport transport, EventLoopGroup group, InetSocketAddress bind, Balancer balancer,
-             ProxyMetrics metrics, Duration connectTimeout, Duration idleTimeout) throws InterruptedException {
+             ProxyMetrics metrics, List<Duration> dialTimeouts, Duration idleTimeout) throws InterruptedException {
         this.name = name;
         this.transport = transport;
         this.balancer = balancer;
         this.metrics = metrics;
-        this.connectTimeout = connectTimeout;
+        if (dialTimeouts.isEmpty()) {
+            throw new IllegalArgumentException("no dial timeouts");
+        }
+        this.dialTimeouts = List.copyOf(dialTimeouts);
         this.idleTimeout = idleTimeout;
         this.connections = new DefaultChannelGroup(name, GlobalEventExecutor.INSTANCE);
         ServerBootstrap b = new ServerBootstrap().group(group).channel(transport.serverChannel())
@@ -150,6 +161,7 @@ final class TcpProxy implements AutoCloseable {
      */
     private final class Frontend extends ChannelInboundHandlerAdapter {
         private final Set<InetSocketAddress> tried = new HashSet<>();
+        private int attempts;
         private final java.util.ArrayDeque<Object> pending = new java.util.ArrayDeque<>();
         private long pendingBytes;
         private boolean fin;
@@ -191,7 +203,13 @@ final class TcpProxy implements AutoCloseable {
         private void connect(Channel front) {
             InetSocketAddress client = (InetSocketAddress) front.remoteAddress();
             IpFamily family = family(((InetSocketAddress) front.localAddress()).getAddress());
-            InetSocketAddress endpoint = balancer.pick(family, client.getAddress(), tried);
+            InetSocketAddress picked = balancer.pick(family, client.getAddress(), tried);
+            if (picked == null && !tried.isEmpty()) {
+                // every endpoint has had a try: go round again with the longer timeouts left
+                tried.clear();
+                picked = balancer.pick(family, client.getAddress(), tried);
+            }
+            InetSocketAddress endpoint = picked;
             if (endpoint == null) {
                 LOG.debug("{}: no endpoint for {} (tried {}); resetting", name, client, tried);
                 release();
@@ -199,9 +217,10 @@ final class TcpProxy implements AutoCloseable {
                 return;
             }
             tried.add(endpoint);
+            Duration timeout = dialTimeouts.get(attempts++);
             Relay toClient = new Relay(name, metrics, front, "to_client");
             new Bootstrap().group(front.eventLoop()).channel(transport.socketChannel())
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeout.toMillis())
                     .option(ChannelOption.AUTO_READ, false)
                     .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .option(ChannelOption.TCP_NODELAY, true)
@@ -241,9 +260,9 @@ final class TcpProxy implements AutoCloseable {
                             autoRead(back, true);
                             return;
                         }
-                        boolean again = tried.size() < MAX_TRIES && balancer.pick(family, client.getAddress(), tried) != null;
+                        boolean again = attempts < dialTimeouts.size() && front.isActive();
                         metrics.userspaceConnectFailure(again);
-                        LOG.debug("{}: connect to {} failed ({}){}", name, endpoint, f.cause().toString(),
+                        LOG.debug("{}: connect to {} failed within {} ms ({}){}", name, endpoint, timeout.toMillis(), f.cause().toString(),
                                 again ? "; trying another endpoint" : "");
                         if (again) {
                             connect(front);

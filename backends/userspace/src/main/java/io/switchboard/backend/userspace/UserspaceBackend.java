@@ -52,7 +52,6 @@ import java.util.TreeSet;
  */
 public final class UserspaceBackend implements ProxyBackend {
     private static final Logger LOG = LoggerFactory.getLogger(UserspaceBackend.class);
-    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
     static final int MAX_REJECTED_PER_SYNC = 16;
 
     /** A listener: internal (cluster IPs) or external (external/LB IPs, NodePort) traffic of a port. */
@@ -292,7 +291,7 @@ public final class UserspaceBackend implements ProxyBackend {
                         ? new Listener(balancer, null, new UdpProxy(name, transport, group, bind, balancer, ctx.metrics(),
                         cfg.udpIdleTimeout()))
                         : new Listener(balancer, new TcpProxy(name, transport, group, bind, balancer, ctx.metrics(),
-                        CONNECT_TIMEOUT, tcpIdle), null);
+                        TcpProxy.DIAL_TIMEOUTS, tcpIdle), null);
                 LOG.info("{}: proxying {} on port {}", name, k.name().protocol(), l.port());
                 return l;
             } catch (InterruptedException e) {
