@@ -45,6 +45,21 @@ public final class Attributes {
             return length < 2 ? 0 : ((buf.get(offset) & 0xff) << 8) | (buf.get(offset + 1) & 0xff);
         }
 
+        /** A 32-bit value in host byte order (generic netlink's and rtnetlink's {@code NLA_U32}). */
+        public int hostU32() {
+            return length < 4 ? 0 : buf.duplicate().order(ByteOrder.nativeOrder()).getInt(offset);
+        }
+
+        /** A 16-bit value in host byte order. */
+        public int hostU16() {
+            return length < 2 ? 0 : buf.duplicate().order(ByteOrder.nativeOrder()).getShort(offset) & 0xffff;
+        }
+
+        /** A 64-bit value in host byte order. */
+        public long hostU64() {
+            return length < 8 ? 0 : buf.duplicate().order(ByteOrder.nativeOrder()).getLong(offset);
+        }
+
         public int u8() {
             return length < 1 ? 0 : buf.get(offset) & 0xff;
         }

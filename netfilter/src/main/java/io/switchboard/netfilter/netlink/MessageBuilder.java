@@ -115,6 +115,25 @@ public final class MessageBuilder {
         return attr(type, host32(value));
     }
 
+    /** A 16-bit value in host byte order. */
+    public MessageBuilder attrHostU16(int type, int value) {
+        return attr(type, LITTLE ? new byte[]{(byte) value, (byte) (value >> 8)} : new byte[]{(byte) (value >> 8), (byte) value});
+    }
+
+    /**
+     * Starts a generic netlink message: header plus {@code genlmsghdr} (command, family version,
+     * two reserved bytes); {@code familyId} is the message type.
+     */
+    public MessageBuilder genlMessage(int familyId, int flags, int seq, int command, int version) {
+        message(familyId, flags, seq);
+        ensure(4);
+        buf[pos++] = (byte) command;
+        buf[pos++] = (byte) version;
+        buf[pos++] = 0;
+        buf[pos++] = 0;
+        return this;
+    }
+
     /** Opens a nested attribute; close with {@link #end()}. */
     public MessageBuilder begin(int type) {
         ensure(4);
@@ -171,6 +190,15 @@ public final class MessageBuilder {
 
     public static byte[] be32(int v) {
         return new byte[]{(byte) (v >> 24), (byte) (v >> 16), (byte) (v >> 8), (byte) v};
+    }
+
+    /** Several 32-bit values in host byte order, back to back (a fixed family header). */
+    public static byte[] host32Block(int... values) {
+        byte[] out = new byte[values.length * 4];
+        for (int i = 0; i < values.length; i++) {
+            System.arraycopy(host32(values[i]), 0, out, 4 * i, 4);
+        }
+        return out;
     }
 
     public static byte[] host32(int v) {

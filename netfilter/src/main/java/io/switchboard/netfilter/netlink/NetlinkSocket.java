@@ -194,6 +194,46 @@ public final class NetlinkSocket implements Closeable {
         }
     }
 
+    /**
+     * Sends one request and collects its answer: for a dump every data message up to
+     * {@code NLMSG_DONE}, otherwise the data messages (if any) up to the acknowledgement the request
+     * asked for with {@code NLM_F_ACK}. Messages with another sequence number are skipped. An errno
+     * is thrown as a {@link NetlinkException} naming {@code what}.
+     */
+    public List<Replies.Message> request(byte[] message, int seq, boolean dump, String what) throws IOException {
+        send(message);
+        List<Replies.Message> out = new java.util.ArrayList<>();
+        while (true) {
+            // a fresh buffer per receive: the messages returned point into it
+            for (Replies.Message m : receive(new byte[1 << 16])) {
+                if (m.seq() != seq && !(m.isError() && m.requestSeq() == seq)) {
+                    continue;
+                }
+                if (m.isDone()) {
+                    return out;
+                }
+                if (m.isError()) {
+                    if (m.errno() != 0) {
+                        throw new NetlinkException(what, m.errno(), seq);
+                    }
+                    if (!dump) {
+                        return out;
+                    }
+                } else {
+                    out.add(m);
+                    if (!dump && (m.flags() & 0x2) == 0 && (message.length < 8 || (readFlags(message) & MessageBuilder.NLM_F_ACK) == 0)) {
+                        // a single answer, no acknowledgement asked for
+                        return out;
+                    }
+                }
+            }
+        }
+    }
+
+    private static int readFlags(byte[] message) {
+        return ByteBuffer.wrap(message, 6, 2).order(ByteOrder.nativeOrder()).getShort() & 0xffff;
+    }
+
     @Override
     public void close() {
         if (!closed) {

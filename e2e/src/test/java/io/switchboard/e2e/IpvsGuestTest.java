@@ -1,0 +1,48 @@
+package io.switchboard.e2e;
+
+import io.switchboard.testkit.Guest;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.opentest4j.AssertionFailedError;
+import org.opentest4j.TestAbortedException;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The IPVS-mode tests, run where IPVS exists: Debian's kernel under QEMU ({@code vm/run}), all in
+ * one JVM there. Each test the guest ran is reported here as its own dynamic test, with the guest's
+ * outcome (a skip keeps the guest's reason); when no guest can run on this machine the whole set
+ * is skipped with {@code vm/run}'s reason, never passed.
+ */
+class IpvsGuestTest {
+    /** Test classes tagged {@code ipvs-kernel}: excluded from every host run, run here in the guest. */
+    static final List<String> GUEST_CLASSES = List.of(
+            "io.switchboard.backend.ipvs.IpvsKernelTest");
+
+    @TestFactory
+    List<DynamicTest> ipvsTestsInTheGuest() throws Exception {
+        Guest.Outcome o = Guest.run(GUEST_CLASSES, List.of("-Xss1m"), Path.of("target/ipvs-guest").toAbsolutePath(), 25);
+        Assumptions.assumeTrue(o.unavailable() == null, () -> "no QEMU guest here: " + o.unavailable());
+        System.out.println(o.output());
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Guest.Result r : o.results()) {
+            tests.add(DynamicTest.dynamicTest("[guest] " + r.name() + (r.test() ? "" : " (whole class)"), () -> {
+                switch (r.status()) {
+                    case PASSED -> { }
+                    case SKIPPED -> throw new TestAbortedException("skipped in the guest: " + r.message());
+                    case FAILED -> throw new AssertionFailedError("failed in the guest:\n" + r.message());
+                }
+            }));
+        }
+        tests.add(DynamicTest.dynamicTest("[guest] the guest run finished", () -> {
+            if (o.results().isEmpty() || (o.exitCode() != 0 && o.exitCode() != 1)) {
+                throw new AssertionFailedError("the guest run ended with exit code " + o.exitCode()
+                        + " (70: the guest died, see vm/README.md) after " + o.results().size() + " results:\n" + o.output());
+            }
+        }));
+        return tests;
+    }
+}
