@@ -61,9 +61,23 @@ class CliTest {
     }
 
     @Test
-    void modeNotBuiltYetFailsAtStartWithReason() {
+    void aModeWhoseKernelSupportIsMissingFailsAtStartWithReasonAndWhereToRunIt() throws Exception {
+        try (var s = io.switchboard.netfilter.netlink.NetlinkSocket.open(io.switchboard.netfilter.netlink.NetlinkSocket.NETLINK_GENERIC,
+                java.time.Duration.ofSeconds(5))) {
+            io.switchboard.netfilter.netlink.Genl.resolve(s, "IPVS");
+            org.junit.jupiter.api.Assumptions.abort("this kernel has IPVS: the mode would start");
+        } catch (io.switchboard.netfilter.netlink.NetlinkException e) {
+            // no IPVS here, as on the CI machine
+        }
         assertThat(run("--proxy-mode=ipvs", "--hostname-override=n1", "--master=http://127.0.0.1:1",
                 "--healthz-bind-address=127.0.0.1:0", "--metrics-bind-address=127.0.0.1:0")).isEqualTo(1);
-        assertThat(err.toString()).contains("proxy mode \"ipvs\" is not built yet");
+        assertThat(err.toString()).contains("this kernel has no IPVS", "vm/run -- bin/switchboard demo --proxy-mode ipvs");
+    }
+
+    @Test
+    void anUnknownModeFailsAtStart() {
+        assertThat(run("--proxy-mode=kernelspace", "--hostname-override=n1", "--master=http://127.0.0.1:1",
+                "--healthz-bind-address=127.0.0.1:0", "--metrics-bind-address=127.0.0.1:0")).isEqualTo(1);
+        assertThat(err.toString()).contains("kernelspace");
     }
 }

@@ -1,0 +1,388 @@
+package io.switchboard.backend.ipvs;
+
+import io.switchboard.core.backend.BackendContext;
+import io.switchboard.core.backend.ProxyBackend;
+import io.switchboard.core.backend.SyncException;
+import io.switchboard.core.model.IpAddress;
+import io.switchboard.core.model.IpFamily;
+import io.switchboard.core.sync.ProxySnapshot;
+import io.switchboard.netfilter.CommandRunner;
+import io.switchboard.netfilter.Iptables;
+import io.switchboard.netfilter.NodePortAddresses;
+import io.switchboard.netfilter.link.Links;
+import io.switchboard.netfilter.trace.RuleSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * {@code --proxy-mode=ipvs}: each sync computes the IPVS table the snapshot asks for
+ * ({@link IpvsDesired}), diffs it against the kernel's ({@link IpvsPlanner}) and applies the
+ * difference over generic netlink; service addresses are bound to the {@code kube-ipvs0} dummy
+ * link; the companion ipsets and iptables rules ({@link IpvsRules}) are rewritten per family.
+ * <p>
+ * The kernel's table is read back at the first sync and at every full sync (so drift is repaired);
+ * between them the backend diffs against what it last applied, and reads back only the real servers
+ * it is draining (their connection counts decide when they go).
+ */
+public final class IpvsBackend implements ProxyBackend {
+    private static final Logger LOG = LoggerFactory.getLogger(IpvsBackend.class);
+    public static final String DUMMY = "kube-ipvs0";
+    /** How long a removed real server may keep connections at weight 0 before it is deleted anyway. */
+    static final Duration GRACE = Duration.ofMinutes(5);
+    private static final Duration IPSET_TIMEOUT = Duration.ofSeconds(60);
+
+    private final BackendContext ctx;
+    private final Ipvs ipvs;
+    private final Links links;
+    private final Iptables iptables;
+    private final CommandRunner runner;
+    private final Sysctls sysctls;
+    private IpvsState applied;
+    private Map<IpvsPlanner.Draining, Instant> draining = Map.of();
+    private boolean prepared;
+
+    /** Writes {@code /proc/sys} values (a fake in unit tests). */
+    public interface Sysctls {
+        /** Sets one value; returns false (and says why in the log) when it cannot. */
+        boolean set(String key, String value);
+
+        Sysctls PROC = (key, value) -> {
+            java.nio.file.Path p = java.nio.file.Path.of("/proc/sys", key);
+            try {
+                String now = java.nio.file.Files.readString(p).strip();
+                if (!now.equals(value)) {
+                    java.nio.file.Files.writeString(p, value);
+                    LOG.info("set sysctl {} to {} (was {})", key.replace('/', '.'), value, now);
+                }
+                return true;
+            } catch (IOException e) {
+                LOG.warn("cannot set sysctl {} to {}: {}", key.replace('/', '.'), value, e.toString());
+                return false;
+            }
+        };
+    }
+
+    public IpvsBackend(BackendContext ctx, Ipvs ipvs, Links links, Iptables iptables, CommandRunner runner, Sysctls sysctls) {
+        this.ctx = ctx;
+        this.ipvs = ipvs;
+        this.links = links;
+        this.iptables = iptables;
+        this.runner = runner;
+        this.sysctls = sysctls;
+    }
+
+    private void prepare() throws SyncException {
+        // what kube-proxy sets in this mode: IPVS connections visible to conntrack (for masquerading),
+        // connections to removed real servers expired, persistence templates of weight-0 servers dropped
+        sysctls.set("net/ipv4/vs/conntrack", "1");
+        sysctls.set("net/ipv4/vs/expire_nodest_conn", "1");
+        sysctls.set("net/ipv4/vs/expire_quiescent_template", "1");
+        sysctls.set("net/ipv4/ip_forward", "1");
+        if (ctx.families().contains(IpFamily.IPV6)) {
+            sysctls.set("net/ipv6/conf/all/forwarding", "1");
+        }
+        if (ctx.config().ipvs().strictArp()) {
+            sysctls.set("net/ipv4/conf/all/arp_ignore", "1");
+            sysctls.set("net/ipv4/conf/all/arp_announce", "2");
+        }
+        int tcp = seconds(ctx.config().ipvs().tcpTimeout());
+        int fin = seconds(ctx.config().ipvs().tcpFinTimeout());
+        int udp = seconds(ctx.config().ipvs().udpTimeout());
+        if (tcp != 0 || fin != 0 || udp != 0) {
+            try {
+                ipvs.setTimeouts(tcp, fin, udp);
+                LOG.info("IPVS timeouts set: tcp {}s, tcpfin {}s, udp {}s (0: unchanged)", tcp, fin, udp);
+            } catch (IOException e) {
+                LOG.warn("cannot set the IPVS timeouts: {}", e.getMessage());
+            }
+        }
+        try {
+            int index = links.ensureDummy(DUMMY);
+            LOG.info("service addresses go on {} (index {}); IPVS {}", DUMMY, index, ipvs.version());
+        } catch (IOException e) {
+            throw new SyncException("cannot create the " + DUMMY + " dummy link: " + e.getMessage(), e);
+        }
+        prepared = true;
+    }
+
+    private static int seconds(Duration d) {
+        return d == null ? 0 : (int) Math.min(Integer.MAX_VALUE, d.toSeconds());
+    }
+
+    @Override
+    public void sync(ProxySnapshot snapshot) throws SyncException {
+        if (!prepared) {
+            prepare();
+        }
+        Set<IpFamily> families = ctx.families();
+        int index;
+        Map<IpFamily, List<IpAddress>> nodeAddresses = new EnumMap<>(IpFamily.class);
+        try {
+            index = links.ensureDummy(DUMMY);
+            Set<IpAddress> onDummy = new HashSet<>();
+            for (IpFamily f : families) {
+                onDummy.addAll(links.addresses(index, f));
+            }
+            for (IpFamily f : families) {
+                nodeAddresses.put(f, nodePortAddresses(snapshot, f, onDummy));
+            }
+        } catch (IOException e) {
+            throw new SyncException("cannot read " + DUMMY + ": " + e.getMessage(), e);
+        }
+        IpvsDesired.Result want = IpvsDesired.of(snapshot, families, scheduler(), nodeAddresses);
+        Set<IpAddress> nodeIps = new HashSet<>();
+        nodeAddresses.values().forEach(nodeIps::addAll);
+        IpvsPlanner.Ownership own = new IpvsPlanner.Ownership(nodeIps, IpvsPlanner.Ownership.DEFAULT_LOW,
+                IpvsPlanner.Ownership.DEFAULT_HIGH, ctx.config().ipvs().excludeCidrs());
+        IpvsState current;
+        try {
+            current = applied == null || snapshot.fullSync() ? readKernel(index, own, want.state(), families) : refreshDraining(applied);
+        } catch (IOException e) {
+            applied = null;
+            throw new SyncException("cannot read the IPVS table back: " + e.getMessage(), e);
+        }
+        IpvsPlanner.Plan plan = IpvsPlanner.plan(want.state(), current, own, draining, ctx.clock().instant(), GRACE);
+        List<String> failures = new ArrayList<>();
+        List<IpvsOp> done = new ArrayList<>();
+        for (IpvsOp op : plan.ops()) {
+            try {
+                apply(index, op);
+                done.add(op);
+            } catch (IOException e) {
+                failures.add(describe(op) + ": " + e.getMessage());
+            }
+        }
+        draining = plan.draining();
+        applied = current.apply(done);
+        if (!plan.ops().isEmpty()) {
+            LOG.debug("IPVS: {} operations ({} failed), {} real servers draining", plan.ops().size(), failures.size(), draining.size());
+        }
+        for (IpFamily f : new TreeSet<>(families)) {
+            syncRules(f, want.entries());
+        }
+        if (!failures.isEmpty()) {
+            applied = null;
+            for (IpFamily f : families) {
+                ctx.metrics().restoreFailure(f, !snapshot.fullSync());
+            }
+            LOG.error("IPVS: {} of {} operations failed (the others are in place; a full sync follows): {}", failures.size(),
+                    plan.ops().size(), String.join("; ", failures.subList(0, Math.min(5, failures.size()))));
+            throw new SyncException("IPVS: " + failures.size() + " operations failed, first: " + failures.get(0));
+        }
+    }
+
+    private String scheduler() {
+        String s = ctx.config().ipvs().scheduler();
+        return s == null || s.isBlank() ? "rr" : s;
+    }
+
+    /** The node addresses that take node ports: the configured ones, or every local one but service addresses. */
+    private List<IpAddress> nodePortAddresses(ProxySnapshot snapshot, IpFamily family, Set<IpAddress> onDummy) {
+        if (!NodePortAddresses.all(ctx.config())) {
+            return NodePortAddresses.selected(ctx.config(), snapshot.node(), family);
+        }
+        List<IpAddress> out = new ArrayList<>();
+        try {
+            for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                if (nic.getName().equals(DUMMY)) {
+                    continue;
+                }
+                for (InetAddress a : Collections.list(nic.getInetAddresses())) {
+                    IpAddress ip = IpAddress.of(a.getAddress());
+                    if (ip.family() == family && !a.isLinkLocalAddress() && !a.isLoopbackAddress() && !onDummy.contains(ip)) {
+                        out.add(ip);
+                    }
+                }
+            }
+        } catch (SocketException e) {
+            LOG.warn("cannot list local addresses for node ports: {}", e.getMessage());
+        }
+        Collections.sort(out);
+        return out;
+    }
+
+    /** The kernel's table: every virtual server, with real servers for those that are ours or wanted. */
+    private IpvsState readKernel(int index, IpvsPlanner.Ownership own, IpvsState want, Set<IpFamily> families) throws IOException {
+        Set<IpAddress> bound = new TreeSet<>();
+        for (IpFamily f : families) {
+            bound.addAll(links.addresses(index, f));
+        }
+        SortedMap<VirtualServer.Key, VirtualServer> services = new TreeMap<>();
+        Map<VirtualServer.Key, SortedMap<RealServer.Key, RealServer>> dests = new HashMap<>();
+        for (VirtualServer vs : ipvs.services()) {
+            if (!families.contains(vs.family())) {
+                continue;
+            }
+            services.put(vs.key(), vs);
+            if (want.services().containsKey(vs.key()) || own.owns(vs.key(), bound)) {
+                SortedMap<RealServer.Key, RealServer> rs = new TreeMap<>();
+                for (RealServer r : ipvs.destinations(vs.key())) {
+                    rs.put(r.key(), r);
+                }
+                dests.put(vs.key(), rs);
+            }
+        }
+        return new IpvsState(services, dests, bound);
+    }
+
+    /** The last applied state, with fresh connection counts for the real servers being drained. */
+    private IpvsState refreshDraining(IpvsState last) throws IOException {
+        if (draining.isEmpty()) {
+            return last;
+        }
+        Map<VirtualServer.Key, SortedMap<RealServer.Key, RealServer>> dests = new LinkedHashMap<>(last.destinations());
+        Set<VirtualServer.Key> services = new HashSet<>();
+        draining.keySet().forEach(d -> services.add(d.service()));
+        for (VirtualServer.Key k : services) {
+            if (!last.services().containsKey(k)) {
+                continue;
+            }
+            SortedMap<RealServer.Key, RealServer> rs = new TreeMap<>();
+            for (RealServer r : ipvs.destinations(k)) {
+                rs.put(r.key(), r);
+            }
+            dests.put(k, rs);
+        }
+        return new IpvsState(last.services(), dests, last.bound());
+    }
+
+    private void apply(int index, IpvsOp op) throws IOException {
+        if (op instanceof IpvsOp.Bind b) {
+            links.addAddress(index, b.address());
+        } else if (op instanceof IpvsOp.Unbind u) {
+            links.deleteAddress(index, u.address());
+        } else if (op instanceof IpvsOp.AddService a) {
+            ipvs.addService(a.service());
+        } else if (op instanceof IpvsOp.UpdateService u) {
+            ipvs.updateService(u.service());
+        } else if (op instanceof IpvsOp.DeleteService d) {
+            ipvs.deleteService(d.service());
+        } else if (op instanceof IpvsOp.AddDestination a) {
+            ipvs.addDestination(a.service(), a.destination());
+        } else if (op instanceof IpvsOp.UpdateDestination u) {
+            ipvs.updateDestination(u.service(), u.destination());
+        } else if (op instanceof IpvsOp.DeleteDestination d) {
+            ipvs.deleteDestination(d.service(), d.destination());
+        }
+    }
+
+    static String describe(IpvsOp op) {
+        return op.toString();
+    }
+
+    private void syncRules(IpFamily family, List<IpvsDesired.Entry> entries) throws SyncException {
+        List<IpvsRules.Jump> missing = new ArrayList<>();
+        try {
+            RuleSet kernel = RuleSet.parse(iptables.save(family, "nat") + iptables.save(family, "filter"));
+            for (IpvsRules.Jump j : IpvsRules.JUMPS) {
+                if (kernel.chain(j.table(), j.from()).stream().noneMatch(r -> j.target().equals(r.target()))) {
+                    missing.add(j);
+                }
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            throw new SyncException(family.kubernetesName() + ": cannot read rules back: " + e.getMessage(), e);
+        }
+        Integer bit = ctx.config().iptables().masqueradeBit();
+        IpvsRules.Rendered r = IpvsRules.render(entries, new IpvsRules.Settings(family, ctx.config().clusterCidrs(),
+                ctx.config().iptables().masqueradeAll(), bit == null ? 14 : bit, missing));
+        try {
+            CommandRunner.Result res = runner.run(List.of("ipset", "restore"), r.ipsets(), IPSET_TIMEOUT);
+            if (!res.ok()) {
+                ctx.metrics().restoreFailure(family, false);
+                throw new SyncException(family.kubernetesName() + ": ipset restore failed (exit " + res.exitCode() + "): "
+                        + res.stderr().strip());
+            }
+            iptables.restore(family, r.iptables());
+            ctx.metrics().syncInputBytes(family, r.iptables().length() + r.ipsets().length());
+        } catch (Iptables.RestoreException | IOException e) {
+            ctx.metrics().restoreFailure(family, false);
+            throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Map<String, Object> debugState() {
+        IpvsState s = applied;
+        if (s == null) {
+            return Map.of();
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("virtualServers", s.services().size());
+        out.put("realServersDraining", draining.size());
+        out.put("boundAddresses", s.bound().size());
+        return out;
+    }
+
+    @Override
+    public void cleanup() throws SyncException {
+        List<String> problems = new ArrayList<>();
+        try {
+            int index = links.index(DUMMY);
+            Set<IpAddress> bound = new TreeSet<>();
+            if (index >= 0) {
+                for (IpFamily f : IpFamily.values()) {
+                    bound.addAll(links.addresses(index, f));
+                }
+            }
+            IpvsPlanner.Ownership own = new IpvsPlanner.Ownership(localAddresses(), IpvsPlanner.Ownership.DEFAULT_LOW,
+                    IpvsPlanner.Ownership.DEFAULT_HIGH, ctx.config().ipvs().excludeCidrs());
+            int deleted = 0;
+            for (VirtualServer vs : ipvs.services()) {
+                if (own.owns(vs.key(), bound)) {
+                    ipvs.deleteService(vs.key());
+                    deleted++;
+                }
+            }
+            if (links.delete(DUMMY)) {
+                LOG.info("cleanup: deleted {} IPVS virtual servers and the {} link", deleted, DUMMY);
+            }
+        } catch (IOException e) {
+            problems.add("IPVS: " + e.getMessage());
+        }
+        for (IpFamily f : IpFamily.values()) {
+            try {
+                iptables.removeChains(f, List.of("nat", "filter"), c -> IpvsRules.NAT_CHAINS.contains(c) || IpvsRules.FILTER_CHAINS.contains(c));
+            } catch (IOException | Iptables.RestoreException e) {
+                problems.add(f.kubernetesName() + " rules: " + e.getMessage());
+            }
+            try {
+                // one by one: a set already gone must not stop the others
+                for (IpvsRules.Set s : IpvsRules.Set.values()) {
+                    runner.run(List.of("ipset", "destroy", s.name(f)), null, IPSET_TIMEOUT);
+                }
+            } catch (IOException e) {
+                problems.add("ipsets: " + e.getMessage());
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new SyncException("cleanup incomplete: " + String.join("; ", problems));
+        }
+    }
+
+    private static Set<IpAddress> localAddresses() {
+        Set<IpAddress> out = new HashSet<>();
+        for (IpFamily f : IpFamily.values()) {
+            out.addAll(NodePortAddresses.localAddresses(f));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,227 @@
+package io.switchboard.backend.ipvs;
+
+import io.switchboard.core.model.Cidr;
+import io.switchboard.core.model.Endpoint;
+import io.switchboard.core.model.IpFamily;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SortedSet;
+import java.util.TreeSet;
+
+/**
+ * The iptables rules and ipsets that go with the IPVS table, under kube-proxy's ipvs-mode names,
+ * so {@code ipset list} and {@code iptables-save} read as they do under kube-proxy: IPVS does the
+ * load balancing; netfilter marks what must be masqueraded (node-originated traffic to a cluster
+ * IP, node ports, external and load-balancer IPs, a pod reaching itself through its service) and
+ * lets marked traffic through FORWARD. Each set is rebuilt beside the live one and swapped in, so a
+ * set is never seen half-written. Pure.
+ */
+public final class IpvsRules {
+    public static final String SERVICES = "KUBE-SERVICES";
+    public static final String POSTROUTING = "KUBE-POSTROUTING";
+    public static final String MARK_MASQ = "KUBE-MARK-MASQ";
+    public static final String NODE_PORT = "KUBE-NODE-PORT";
+    public static final String LOAD_BALANCER = "KUBE-LOAD-BALANCER";
+    public static final String FORWARD = "KUBE-FORWARD";
+    /** Every chain of this mode, per table. */
+    public static final List<String> NAT_CHAINS = List.of(SERVICES, POSTROUTING, MARK_MASQ, NODE_PORT, LOAD_BALANCER);
+    public static final List<String> FILTER_CHAINS = List.of(FORWARD);
+
+    /** One ipset: its kube-proxy name (IPv4 spelling), type and a description. */
+    public enum Set {
+        CLUSTER_IP("KUBE-CLUSTER-IP", "hash:ip,port", "Kubernetes service cluster ip + port for masquerade purpose"),
+        LOOP_BACK("KUBE-LOOP-BACK", "hash:ip,port,ip", "Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose"),
+        EXTERNAL_IP("KUBE-EXTERNAL-IP", "hash:ip,port", "Kubernetes service external ip + port for masquerade and filter purpose"),
+        LOAD_BALANCER_IP("KUBE-LOAD-BALANCER", "hash:ip,port", "Kubernetes service lb portal"),
+        NODE_PORT_TCP("KUBE-NODE-PORT-TCP", "bitmap:port", "Kubernetes nodeport TCP port for masquerade purpose"),
+        NODE_PORT_UDP("KUBE-NODE-PORT-UDP", "bitmap:port", "Kubernetes nodeport UDP port for masquerade purpose"),
+        NODE_PORT_SCTP("KUBE-NODE-PORT-SCTP-HASH", "hash:ip,port", "Kubernetes nodeport SCTP port for masquerade purpose with type 'hash ip:port'");
+
+        final String v4Name;
+        final String type;
+        final String comment;
+
+        Set(String v4Name, String type, String comment) {
+            this.v4Name = v4Name;
+            this.type = type;
+            this.comment = comment;
+        }
+
+        /** kube-proxy's name in a family: IPv6 sets are {@code KUBE-6-...}. */
+        public String name(IpFamily f) {
+            return f == IpFamily.IPV4 ? v4Name : "KUBE-6-" + v4Name.substring("KUBE-".length());
+        }
+    }
+
+    /** Restore input for one family: iptables-restore text and ipset restore text. */
+    public record Rendered(String iptables, String ipsets) {
+    }
+
+    /**
+     * @param family        the family rendered
+     * @param clusterCidrs  pod CIDRs of the family: traffic from outside them to a cluster IP is masqueraded
+     * @param masqueradeAll masquerade all traffic to cluster IPs
+     * @param masqueradeBit the fwmark bit of KUBE-MARK-MASQ (kube-proxy's default: 14)
+     * @param missingJumps  jumps from built-in chains that the kernel lacks
+     */
+    public record Settings(IpFamily family, List<Cidr> clusterCidrs, boolean masqueradeAll, int masqueradeBit,
+                           List<Jump> missingJumps) {
+        public Settings {
+            clusterCidrs = List.copyOf(clusterCidrs);
+            missingJumps = List.copyOf(missingJumps);
+        }
+    }
+
+    /** A jump from a built-in chain into one of ours. */
+    public record Jump(String table, String from, String rule) {
+        public String target() {
+            return rule.substring(rule.lastIndexOf(' ') + 1);
+        }
+    }
+
+    public static final List<Jump> JUMPS = List.of(
+            new Jump("nat", "PREROUTING", "-m comment --comment \"kubernetes service portals\" -j " + SERVICES),
+            new Jump("nat", "OUTPUT", "-m comment --comment \"kubernetes service portals\" -j " + SERVICES),
+            new Jump("nat", "POSTROUTING", "-m comment --comment \"kubernetes postrouting rules\" -j " + POSTROUTING),
+            new Jump("filter", "FORWARD", "-m comment --comment \"kubernetes forwarding rules\" -j " + FORWARD));
+
+    private IpvsRules() {
+    }
+
+    static String proto(int protocol) {
+        return switch (protocol) {
+            case VirtualServer.UDP -> "udp";
+            case VirtualServer.SCTP -> "sctp";
+            default -> "tcp";
+        };
+    }
+
+    static String ipPort(io.switchboard.core.model.IpAddress ip, int protocol, int port) {
+        return ip + "," + proto(protocol) + ":" + port;
+    }
+
+    /** The members each set should hold, for one family. */
+    static java.util.Map<Set, SortedSet<String>> members(List<IpvsDesired.Entry> entries, IpFamily family) {
+        java.util.Map<Set, SortedSet<String>> m = new java.util.EnumMap<>(Set.class);
+        for (Set s : Set.values()) {
+            m.put(s, new TreeSet<>());
+        }
+        for (IpvsDesired.Entry e : entries) {
+            if (e.key().family() != family) {
+                continue;
+            }
+            int proto = e.key().protocol();
+            switch (e.kind()) {
+                case CLUSTER_IP -> {
+                    m.get(Set.CLUSTER_IP).add(ipPort(e.key().address(), proto, e.key().port()));
+                    for (Endpoint ep : e.endpoints()) {
+                        m.get(Set.LOOP_BACK).add(ep.ip() + "," + proto(proto) + ":" + ep.port() + "," + ep.ip());
+                    }
+                }
+                case EXTERNAL_IP -> m.get(Set.EXTERNAL_IP).add(ipPort(e.key().address(), proto, e.key().port()));
+                case LOAD_BALANCER -> m.get(Set.LOAD_BALANCER_IP).add(ipPort(e.key().address(), proto, e.key().port()));
+                case NODE_PORT -> {
+                    if (proto == VirtualServer.TCP) {
+                        m.get(Set.NODE_PORT_TCP).add(Integer.toString(e.key().port()));
+                    } else if (proto == VirtualServer.UDP) {
+                        m.get(Set.NODE_PORT_UDP).add(Integer.toString(e.key().port()));
+                    } else {
+                        m.get(Set.NODE_PORT_SCTP).add(ipPort(e.key().address(), proto, e.key().port()));
+                    }
+                }
+            }
+        }
+        return m;
+    }
+
+    private static String create(Set s, String name, IpFamily f) {
+        String opts = s.type.startsWith("bitmap:") ? "range 0-65535" : "family " + (f == IpFamily.IPV4 ? "inet" : "inet6")
+                + " hashsize 1024 maxelem 65536";
+        return "create " + name + " " + s.type + " " + opts + " comment -exist";
+    }
+
+    /** The swap set used while one set is rebuilt (31 characters at most, as ipset allows). */
+    static String scratch(IpFamily f) {
+        return f == IpFamily.IPV4 ? "KUBE-SWITCHBOARD-SWAP" : "KUBE-6-SWITCHBOARD-SWAP";
+    }
+
+    public static Rendered render(List<IpvsDesired.Entry> entries, Settings s) {
+        IpFamily f = s.family();
+        java.util.Map<Set, SortedSet<String>> members = members(entries, f);
+        StringBuilder ips = new StringBuilder();
+        String tmp = scratch(f);
+        for (Set set : Set.values()) {
+            String name = set.name(f);
+            ips.append(create(set, name, f)).append('\n');
+            ips.append(create(set, tmp, f)).append('\n');
+            ips.append("flush ").append(tmp).append('\n');
+            for (String m : members.get(set)) {
+                ips.append("add ").append(tmp).append(' ').append(m).append(" comment \"").append(set.comment).append("\"\n");
+            }
+            ips.append("swap ").append(tmp).append(' ').append(name).append('\n');
+            ips.append("destroy ").append(tmp).append('\n');
+        }
+
+        String mark = "0x" + Integer.toHexString(1 << s.masqueradeBit());
+        List<String> nat = new ArrayList<>();
+        nat.add("*nat");
+        for (String c : NAT_CHAINS) {
+            nat.add(":" + c + " - [0:0]");
+        }
+        for (Jump j : s.missingJumps()) {
+            if (j.table().equals("nat")) {
+                nat.add("-I " + j.from() + " 1 " + j.rule());
+            }
+        }
+        nat.add("-A " + POSTROUTING + " -m comment --comment \"" + Set.LOOP_BACK.comment + "\" -m set --match-set "
+                + Set.LOOP_BACK.name(f) + " dst,dst,src -j MASQUERADE");
+        nat.add("-A " + POSTROUTING + " -m mark ! --mark " + mark + "/" + mark + " -j RETURN");
+        nat.add("-A " + POSTROUTING + " -j MARK --xor-mark " + mark);
+        nat.add("-A " + POSTROUTING + " -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully");
+        nat.add("-A " + MARK_MASQ + " -j MARK --or-mark " + mark);
+        String cluster = "-m comment --comment \"" + Set.CLUSTER_IP.comment + "\" -m set --match-set " + Set.CLUSTER_IP.name(f) + " dst,dst";
+        if (s.masqueradeAll()) {
+            nat.add("-A " + SERVICES + " " + cluster + " -j " + MARK_MASQ);
+        } else {
+            for (Cidr c : s.clusterCidrs()) {
+                if (c.family() == f) {
+                    nat.add("-A " + SERVICES + " ! -s " + c + " " + cluster + " -j " + MARK_MASQ);
+                }
+            }
+        }
+        nat.add("-A " + SERVICES + " -m comment --comment \"" + Set.EXTERNAL_IP.comment + "\" -m set --match-set "
+                + Set.EXTERNAL_IP.name(f) + " dst,dst -j " + MARK_MASQ);
+        nat.add("-A " + SERVICES + " -m comment --comment \"" + Set.LOAD_BALANCER_IP.comment + "\" -m set --match-set "
+                + Set.LOAD_BALANCER_IP.name(f) + " dst,dst -j " + LOAD_BALANCER);
+        nat.add("-A " + LOAD_BALANCER + " -j " + MARK_MASQ);
+        nat.add("-A " + SERVICES + " -m addrtype --dst-type LOCAL -j " + NODE_PORT);
+        nat.add("-A " + NODE_PORT + " -p tcp -m comment --comment \"" + Set.NODE_PORT_TCP.comment + "\" -m set --match-set "
+                + Set.NODE_PORT_TCP.name(f) + " dst -j " + MARK_MASQ);
+        nat.add("-A " + NODE_PORT + " -p udp -m comment --comment \"" + Set.NODE_PORT_UDP.comment + "\" -m set --match-set "
+                + Set.NODE_PORT_UDP.name(f) + " dst -j " + MARK_MASQ);
+        nat.add("-A " + NODE_PORT + " -p sctp -m comment --comment \"" + Set.NODE_PORT_SCTP.comment + "\" -m set --match-set "
+                + Set.NODE_PORT_SCTP.name(f) + " dst,dst -j " + MARK_MASQ);
+        nat.add("-A " + SERVICES + " -m set --match-set " + Set.CLUSTER_IP.name(f) + " dst,dst -j ACCEPT");
+        nat.add("COMMIT");
+        List<String> filter = new ArrayList<>();
+        filter.add("*filter");
+        filter.add(":" + FORWARD + " - [0:0]");
+        for (Jump j : s.missingJumps()) {
+            if (j.table().equals("filter")) {
+                filter.add("-I " + j.from() + " 1 " + j.rule());
+            }
+        }
+        filter.add("-A " + FORWARD + " -m comment --comment \"kubernetes forwarding rules\" -m mark --mark " + mark + "/" + mark + " -j ACCEPT");
+        filter.add("-A " + FORWARD + " -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+        filter.add("COMMIT");
+        StringBuilder ipt = new StringBuilder();
+        for (String l : nat) {
+            ipt.append(l).append('\n');
+        }
+        for (String l : filter) {
+            ipt.append(l).append('\n');
+        }
+        return new Rendered(ipt.toString(), ips.toString());
+    }
+}
