@@ -60,6 +60,10 @@ public final class DemoCommand implements Callable<Integer> {
         if (mode.equals("nftables")) {
             tools.put("nft", "nftables");
         }
+        if (mode.equals("ipvs")) {
+            tools.put("ipvsadm", "ipvsadm");
+            tools.put("ipset", "ipset");
+        }
         for (Map.Entry<String, String> t : tools.entrySet()) {
             boolean found = false;
             for (String dir : (path == null ? "" : path).split(":")) {
@@ -89,6 +93,13 @@ public final class DemoCommand implements Callable<Integer> {
         String missing = missingTool(System.getenv("PATH"), mode);
         if (missing != null) {
             err.println("switchboard demo: " + missing);
+            err.flush();
+            return 1;
+        }
+        if (mode.equals("ipvs") && !hasIpvs()) {
+            err.println("switchboard demo: this kernel has no IPVS (the ip_vs module is missing or cannot be loaded); nothing"
+                    + " was created. Run the demo in a QEMU guest with Debian's kernel, which has it: vm/run -- bin/switchboard"
+                    + " demo --proxy-mode ipvs (see vm/README.md)");
             err.flush();
             return 1;
         }
@@ -132,9 +143,11 @@ public final class DemoCommand implements Callable<Integer> {
             proxy = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             out.printf("Started switchboard --proxy-mode=%s in the node namespace (log: %s)%n", mode, log);
             out.flush();
-            long deadline = System.nanoTime() + 60_000_000_000L;
+            // emulated guests (vm/run) start a JVM many times slower
+            long deadline = System.nanoTime() + (System.getenv("SWITCHBOARD_IN_VM") != null ? 240 : 60) * 1_000_000_000L;
             boolean nft = mode.equals("nftables");
-            while (!(nft ? nftTable(node) : Netns.exec(node, "iptables-save", "-t", "nat")).contains(nft ? "demo/web/tcp/http" : "demo/web:http")) {
+            boolean ipvs = mode.equals("ipvs");
+            while (!programmed(node, mode)) {
                 if (!proxy.isAlive() || System.nanoTime() > deadline) {
                     err.println("switchboard did not program the node:\n" + Files.readString(log));
                     return 1;
@@ -150,6 +163,20 @@ public final class DemoCommand implements Callable<Integer> {
             table(out, "demo/sticky:http", "10.96.0.20:80 (client pod)", cluster.podNs("client"), "10.96.0.20", 80);
             table(out, "demo/empty:http", "10.96.0.30:80 (client pod)", cluster.podNs("client"), "10.96.0.30", 80);
             out.println();
+            if (ipvs) {
+                out.println("ipvsadm -Ln in the node (the demo's virtual servers and their real servers):");
+                for (String line : Netns.exec(node, "ipvsadm", "-Ln").split("\n")) {
+                    out.println("  " + line);
+                }
+                out.println();
+                out.println("ip -o addr show kube-ipvs0 (service addresses bound to the dummy link):");
+                for (String line : Netns.exec(node, "ip", "-o", "addr", "show", "dev", "kube-ipvs0").split("\n")) {
+                    out.println("  " + line.replaceAll("\\s+", " ").strip());
+                }
+                out.println();
+                out.println("Removing everything the demo created...");
+                return 0;
+            }
             if (nft) {
                 out.println("nft list table ip kube-proxy in the node (service dispatch and service chains):");
                 boolean inMap = false;
@@ -214,6 +241,46 @@ public final class DemoCommand implements Callable<Integer> {
         for (String line : io.switchboard.app.inspect.Explainer.text(explained).split("\n")) {
             out.println("  " + line);
         }
+    }
+
+    /** Whether the proxy has written the demo's web service in this mode. */
+    private static boolean programmed(String node, String mode) {
+        return switch (mode) {
+            case "nftables" -> nftTable(node).contains("demo/web/tcp/http");
+            case "ipvs" -> ipvsTable(node).contains("10.96.0.10:80");
+            default -> Netns.exec(node, "iptables-save", "-t", "nat").contains("demo/web:http");
+        };
+    }
+
+    private static String ipvsTable(String node) {
+        try {
+            return Netns.exec(node, "ipvsadm", "-Ln");
+        } catch (RuntimeException e) {
+            return "";
+        }
+    }
+
+    /** Whether this kernel has IPVS (loading the module if it can). */
+    static boolean hasIpvs() {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            try (var s = io.switchboard.netfilter.netlink.NetlinkSocket.open(io.switchboard.netfilter.netlink.NetlinkSocket.NETLINK_GENERIC,
+                    java.time.Duration.ofSeconds(5))) {
+                io.switchboard.netfilter.netlink.Genl.resolve(s, "IPVS");
+                return true;
+            } catch (java.io.IOException | RuntimeException | UnsatisfiedLinkError e) {
+                if (attempt == 0) {
+                    try {
+                        new ProcessBuilder("modprobe", "-q", "ip_vs").redirectErrorStream(true).start().waitFor();
+                    } catch (java.io.IOException ignored) {
+                        return false;
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        return false;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     private static String nftTable(String node) {

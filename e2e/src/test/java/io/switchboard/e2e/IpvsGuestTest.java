@@ -20,7 +20,8 @@ import java.util.List;
 class IpvsGuestTest {
     /** Test classes tagged {@code ipvs-kernel}: excluded from every host run, run here in the guest. */
     static final List<String> GUEST_CLASSES = List.of(
-            "io.switchboard.backend.ipvs.IpvsKernelTest");
+            "io.switchboard.backend.ipvs.IpvsKernelTest",
+            "io.switchboard.e2e.IpvsConformanceTest");
 
     @TestFactory
     List<DynamicTest> ipvsTestsInTheGuest() throws Exception {

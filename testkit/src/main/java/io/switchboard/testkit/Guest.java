@@ -59,7 +59,8 @@ public final class Guest {
 
     /**
      * Runs the classes in the guest. The JVM there gets this JVM's test class path (surefire's
-     * {@code surefire.test.class.path}, else {@code java.class.path}) and the given system properties.
+     * {@code surefire.test.class.path}, else {@code java.class.path}), the given JVM arguments and this
+     * JVM's working directory; {@code workDir} receives the results and the guest's output.
      *
      * @param timeoutMinutes the whole guest run, boot included
      */
@@ -76,7 +77,8 @@ public final class Guest {
         cmd.addAll(jvmArgs);
         cmd.addAll(List.of("-cp", cp, GuestRunner.class.getName(), results.toString()));
         cmd.addAll(classes);
-        Process p = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)
+        // the guest works in this JVM's working directory (the module's), so relative paths hold there too
+        Process p = new ProcessBuilder(cmd).directory(Path.of("").toAbsolutePath().toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
         if (!p.waitFor(timeoutMinutes, TimeUnit.MINUTES)) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);

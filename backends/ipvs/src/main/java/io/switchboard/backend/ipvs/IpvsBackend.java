@@ -56,6 +56,7 @@ public final class IpvsBackend implements ProxyBackend {
     private final Iptables iptables;
     private final CommandRunner runner;
     private final Sysctls sysctls;
+    private final io.switchboard.netfilter.conntrack.Conntrack conntrack;
     private IpvsState applied;
     private Map<IpvsPlanner.Draining, Instant> draining = Map.of();
     private boolean prepared;
@@ -81,7 +82,10 @@ public final class IpvsBackend implements ProxyBackend {
         };
     }
 
-    public IpvsBackend(BackendContext ctx, Ipvs ipvs, Links links, Iptables iptables, CommandRunner runner, Sysctls sysctls) {
+    /** @param conntrack the conntrack table for stale UDP entries, or null when ctnetlink cannot be loaded */
+    public IpvsBackend(BackendContext ctx, Ipvs ipvs, Links links, Iptables iptables, CommandRunner runner, Sysctls sysctls,
+                       io.switchboard.netfilter.conntrack.Conntrack conntrack) {
+        this.conntrack = conntrack;
         this.ctx = ctx;
         this.ipvs = ipvs;
         this.links = links;
@@ -178,6 +182,8 @@ public final class IpvsBackend implements ProxyBackend {
         }
         for (IpFamily f : new TreeSet<>(families)) {
             syncRules(f, want.entries());
+            // UDP flows to removed endpoints, as kube-proxy's ipvs mode clears them too
+            io.switchboard.netfilter.conntrack.ConntrackCleanup.run(snapshot, f, conntrack, ctx.metrics());
         }
         if (!failures.isEmpty()) {
             applied = null;

@@ -89,6 +89,6 @@ public final class IpvsBackendProvider implements BackendProvider {
         }
         return new IpvsBackend(context, client, new NetlinkLinks(),
                 new Iptables(CommandRunner.SYSTEM, Iptables.detectFlavor(CommandRunner.SYSTEM)), CommandRunner.SYSTEM,
-                IpvsBackend.Sysctls.PROC);
+                IpvsBackend.Sysctls.PROC, io.switchboard.netfilter.conntrack.NetlinkConntrack.loadOrNull());
     }
 }

@@ -1,0 +1,139 @@
+package io.switchboard.backend.ipvs;
+
+import io.switchboard.core.model.Cidr;
+import io.switchboard.core.model.Endpoint;
+import io.switchboard.core.model.IpAddress;
+import io.switchboard.core.model.IpFamily;
+import io.switchboard.core.model.NamespacedName;
+import io.switchboard.core.model.NodeInfo;
+import io.switchboard.core.model.Protocol;
+import io.switchboard.core.model.ServicePort;
+import io.switchboard.core.model.ServicePortName;
+import io.switchboard.core.model.SessionAffinity;
+import io.switchboard.core.model.TrafficPolicy;
+import io.switchboard.core.sync.ProxySnapshot;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Golden output of the ipvs mode's pure parts for kube-proxy-like scenarios: the IPVS table the
+ * snapshot asks for (printed as {@code ipvsadm -Ln} prints it), the ipset restore input and the
+ * iptables restore input, compared with {@code src/test/resources/golden/*} (regenerate with
+ * {@code -Dgolden.update=true} and review the diff).
+ */
+class IpvsGoldenTest {
+    static final String NODE = "node-1";
+    final TreeMap<ServicePortName, ServicePort> services = new TreeMap<>();
+    final TreeMap<ServicePortName, List<Endpoint>> endpoints = new TreeMap<>();
+
+    static ServicePortName spn(String nsName, String port, Protocol proto) {
+        String[] p = nsName.split("/");
+        return new ServicePortName(new NamespacedName(p[0], p[1]), port, proto);
+    }
+
+    IpvsGoldenTest svc(String nsName, String port, Protocol proto, int number, String clusterIp, Consumer<ServicePort.Builder> more) {
+        ServicePort.Builder b = ServicePort.builder(spn(nsName, port, proto)).clusterIp(clusterIp).port(number);
+        more.accept(b);
+        services.put(spn(nsName, port, proto), b.build());
+        return this;
+    }
+
+    /** Endpoints "ip" (another node) or "ip@local" (this node). */
+    IpvsGoldenTest eps(String nsName, String port, Protocol proto, int target, String... eps) {
+        List<Endpoint> list = new ArrayList<>();
+        for (String e : eps) {
+            list.add(new Endpoint(IpAddress.parse(e.split("@")[0]), target, true, true, false, e.endsWith("@local") ? NODE : "node-2",
+                    "", Set.of(), Set.of()));
+        }
+        endpoints.put(spn(nsName, port, proto), list);
+        return this;
+    }
+
+    static List<IpAddress> ips(String... a) {
+        List<IpAddress> out = new ArrayList<>();
+        for (String s : a) {
+            out.add(IpAddress.parse(s));
+        }
+        return out;
+    }
+
+    ProxySnapshot snapshot(IpFamily f, String nodeIp) {
+        return ProxySnapshot.build(new TreeMap<>(services), new TreeMap<>(endpoints),
+                new NodeInfo(NODE, Map.of(), List.of(IpAddress.parse(nodeIp)), List.of(), true), Set.of(f), Set.of(), true, null);
+    }
+
+    /** The table as {@code ipvsadm -Ln} lists it (without connection counts). */
+    static String ipvsadm(IpvsState s) {
+        StringBuilder out = new StringBuilder();
+        for (VirtualServer vs : s.services().values()) {
+            String a = vs.family() == IpFamily.IPV4 ? vs.address().toString() : "[" + vs.address() + "]";
+            out.append(VirtualServer.protocolName(vs.protocol())).append("  ").append(a).append(':').append(vs.port())
+                    .append(' ').append(vs.scheduler()).append(vs.persistent() ? " persistent " + vs.timeoutSeconds() : "").append('\n');
+            for (RealServer r : s.destinationsOf(vs.key()).values()) {
+                String ra = r.address().family() == IpFamily.IPV4 ? r.address().toString() : "[" + r.address() + "]";
+                out.append("  -> ").append(ra).append(':').append(r.port()).append(" Masq ").append(r.weight()).append('\n');
+            }
+        }
+        out.append("kube-ipvs0:");
+        s.bound().forEach(b -> out.append(' ').append(b.hostCidr()));
+        return out.append('\n').toString();
+    }
+
+    static void check(String golden, String actual) throws IOException {
+        Path p = Path.of("src/test/resources/golden", golden);
+        if (Boolean.getBoolean("golden.update")) {
+            Files.createDirectories(p.getParent());
+            Files.writeString(p, actual);
+        }
+        assertThat(Files.exists(p)).as("golden file %s (create with -Dgolden.update=true)", p).isTrue();
+        assertThat(actual).as(golden).isEqualTo(Files.readString(p));
+    }
+
+    void golden(String name, IpFamily f, String nodeIp, String cidr, boolean masqueradeAll) throws IOException {
+        IpvsDesired.Result r = IpvsDesired.of(snapshot(f, nodeIp), Set.of(f), "rr", Map.of(f, List.of(IpAddress.parse(nodeIp))));
+        check(name + ".ipvs", ipvsadm(r.state()));
+        IpvsRules.Rendered rules = IpvsRules.render(r.entries(), new IpvsRules.Settings(f, List.of(Cidr.parse(cidr)), masqueradeAll, 14,
+                IpvsRules.JUMPS));
+        check(name + ".ipset", rules.ipsets());
+        check(name + ".iptables", rules.iptables());
+    }
+
+    @Test
+    void kubeProxysOverallScenario() throws IOException {
+        svc("ns1/svc1", "p80", Protocol.TCP, 80, "172.30.0.41", b -> { })
+                .eps("ns1/svc1", "p80", Protocol.TCP, 80, "10.180.0.1")
+                .svc("ns2/svc2", "p80", Protocol.TCP, 80, "172.30.0.42", b -> b.nodePort(3001)
+                        .loadBalancerIps(ips("1.2.3.4")).externalIps(ips("192.168.99.22"))
+                        .externalPolicy(TrafficPolicy.LOCAL).healthCheckNodePort(30000))
+                .eps("ns2/svc2", "p80", Protocol.TCP, 80, "10.180.0.2", "10.180.0.22@local")
+                .svc("ns3/svc3", "p80", Protocol.TCP, 80, "172.30.0.43", b -> b.nodePort(3003))
+                .eps("ns3/svc3", "p80", Protocol.TCP, 80, "10.180.0.3")
+                .svc("ns5/svc5", "p80", Protocol.TCP, 80, "172.30.0.45", b -> b.sessionAffinity(SessionAffinity.clientIp(10800)))
+                .eps("ns5/svc5", "p80", Protocol.TCP, 80, "10.180.0.3", "10.180.0.4")
+                .svc("ns6/svc6", "p80", Protocol.TCP, 80, "172.30.0.46", b -> { })
+                .svc("kube-system/kube-dns", "dns", Protocol.UDP, 53, "172.30.0.10", b -> b.nodePort(30053))
+                .eps("kube-system/kube-dns", "dns", Protocol.UDP, 5353, "10.180.0.9", "10.180.0.10");
+        golden("overall", IpFamily.IPV4, "192.168.0.2", "10.180.0.0/16", false);
+    }
+
+    @Test
+    void ipv6AndLocalPolicies() throws IOException {
+        svc("ns1/svc1", "p80", Protocol.TCP, 80, "fd00:172:30::41", b -> b.nodePort(30001)
+                .sessionAffinity(SessionAffinity.clientIp(600)))
+                .eps("ns1/svc1", "p80", Protocol.TCP, 80, "fd00:10:180::1", "fd00:10:180::2:1@local")
+                .svc("ns1/itp", "p80", Protocol.TCP, 80, "fd00:172:30::42", b -> b.internalPolicy(TrafficPolicy.LOCAL))
+                .eps("ns1/itp", "p80", Protocol.TCP, 80, "fd00:10:180::3", "fd00:10:180::4@local");
+        golden("ipv6", IpFamily.IPV6, "fd00::2", "fd00:10:180::/64", true);
+    }
+}
