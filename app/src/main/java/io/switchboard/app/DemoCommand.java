@@ -301,7 +301,8 @@ public final class DemoCommand implements Callable<Integer> {
         for (Map.Entry<String, Integer> e : hits.entrySet()) {
             String who = e.getKey();
             String label = switch (who) {
-                case "REFUSED" -> "refused (no endpoints: REJECT)";
+                // ipvs: a virtual server without real servers hands the SYN to the node, where nothing listens
+                case "REFUSED" -> mode.equals("ipvs") ? "refused (no real servers)" : "refused (no endpoints: REJECT)";
                 case "TIMEOUT" -> "timed out";
                 default -> who + " (" + ipOf(who) + ")";
             };

@@ -51,7 +51,9 @@ public final class ConnectLatencyHarness {
         int connections = args.length > 0 ? Integer.parseInt(args[0]) : 3000;
         int[] sizes = args.length > 1 ? Arrays.stream(args).skip(1).mapToInt(Integer::parseInt).toArray() : new int[]{10, 10000};
         System.out.printf("%-9s %-9s %-26s %9s %9s %9s%n", "services", "mode", "path", "p50 µs", "p99 µs", "p50/direct");
-        for (Row r : measure(connections, sizes, List.of("iptables", "nftables"))) {
+        // SWITCHBOARD_MODES=iptables,ipvs picks the modes (ipvs only where the kernel has IPVS: the vm/run guest)
+        String modes = System.getenv().getOrDefault("SWITCHBOARD_MODES", "iptables,nftables");
+        for (Row r : measure(connections, sizes, List.of(modes.split(",")))) {
             System.out.printf("%-9d %-9s %-26s %9d %9d %9s%n", r.services(), r.mode(), "direct to the pod", r.directP50(),
                     r.directP99(), "1.00");
             System.out.printf("%-9d %-9s %-26s %9d %9d %9.2f%n", r.services(), r.mode(), "cluster IP", r.vipP50(), r.vipP99(),
@@ -99,12 +101,28 @@ public final class ConnectLatencyHarness {
 
     private static void clear(String node) {
         Netns.exec(node, "nft", "flush", "ruleset");
+        if (ipvsHere()) {
+            Netns.exec(node, "ipvsadm", "-C");
+        }
     }
 
-    private static ProxyBackend backend(String mode, String node) {
+    private static boolean ipvsHere() {
+        try (var s = io.switchboard.netfilter.netlink.NetlinkSocket.open(io.switchboard.netfilter.netlink.NetlinkSocket.NETLINK_GENERIC,
+                Duration.ofSeconds(5))) {
+            io.switchboard.netfilter.netlink.Genl.resolve(s, "IPVS");
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private static ProxyBackend backend(String mode, String node) throws java.io.IOException {
         Clock clock = Clock.systemUTC();
         BackendContext ctx = new BackendContext(IptablesScaleHarness.config(), "node-1", Set.of(IpFamily.IPV4), ProxyMetrics.NOOP,
                 clock, new ProxyHealth(clock, Duration.ofMinutes(1)));
+        if (mode.equals("ipvs")) {
+            return ModeScaleHarness.ipvs(ctx, node);
+        }
         return mode.equals("iptables") ? new IptablesBackend(ctx, new Iptables(Netns.runner(node), Iptables.Flavor.NFT), null)
                 : new NftablesBackend(ctx, NetlinkNft.inNamespace(Netns.runner(node), java.nio.file.Path.of("/run/netns", node)), null);
     }

@@ -48,7 +48,7 @@ public final class ModeScaleHarness {
         List<Integer> sizes = new ArrayList<>();
         List<String> modes = new ArrayList<>();
         for (String a : args) {
-            if (a.equals("iptables") || a.equals("nftables") || a.equals("nftables-text")) {
+            if (a.equals("iptables") || a.equals("nftables") || a.equals("nftables-text") || a.equals("ipvs")) {
                 modes.add(a);
             } else {
                 sizes.add(Integer.parseInt(a));
@@ -83,6 +83,10 @@ public final class ModeScaleHarness {
             LongSupplier bytes;
             if (mode.equals("iptables")) {
                 IptablesBackend b = new IptablesBackend(ctx, new Iptables(inNs, Iptables.Flavor.NFT), null);
+                backend = b;
+                bytes = b::lastInputBytes;
+            } else if (mode.equals("ipvs")) {
+                io.switchboard.backend.ipvs.IpvsBackend b = ipvs(ctx, ns);
                 backend = b;
                 bytes = b::lastInputBytes;
             } else {
@@ -129,6 +133,20 @@ public final class ModeScaleHarness {
         } finally {
             Netns.delete(ns);
         }
+    }
+
+    /** The ipvs backend in a namespace: IPVS and links over netlink there, rules, ipsets and sysctls through its tools. */
+    static io.switchboard.backend.ipvs.IpvsBackend ipvs(BackendContext ctx, String ns) throws java.io.IOException {
+        CommandRunner inNs = Netns.runner(ns);
+        java.nio.file.Path nsPath = java.nio.file.Path.of("/run/netns", ns);
+        return new io.switchboard.backend.ipvs.IpvsBackend(ctx, io.switchboard.backend.ipvs.NetlinkIpvs.open(nsPath),
+                new io.switchboard.netfilter.link.NetlinkLinks(nsPath), new Iptables(inNs, Iptables.Flavor.NFT), inNs, (key, value) -> {
+                    try {
+                        return inNs.run(List.of("sysctl", "-qw", key.replace('/', '.') + "=" + value), null, Duration.ofSeconds(10)).ok();
+                    } catch (java.io.IOException e) {
+                        return false;
+                    }
+                }, null);
     }
 
     private static void replaceOne(TreeMap<ServicePortName, List<Endpoint>> eps, ServicePortName svc, String ip) {

@@ -2,6 +2,7 @@ package io.switchboard.e2e;
 
 import io.switchboard.testkit.Netns;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -44,6 +45,21 @@ class DemoTest {
                     case "nftables" -> "the client has an affinity entry in affinity-";
                     default -> "the portal rules hand it to the userspace proxy";
                 });
+        assertThat(namespaces()).isEqualTo(before);
+    }
+
+    @Test
+    void ipvsOnAKernelWithoutIpvsSaysWhereToRunItAndCreatesNothing() throws Exception {
+        String why = Netns.unavailableReason();
+        Assumptions.assumeTrue(why == null, "demo needs namespaces: " + why);
+        Assumptions.assumeFalse(IpvsDemoTest.kernelHasIpvs(), "this kernel has IPVS: IpvsDemoTest runs the demo");
+        List<String> before = namespaces();
+        Process p = new ProcessBuilder("java", "-jar", SwitchboardProcess.JAR.toString(), "demo", "--proxy-mode", "ipvs")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isEqualTo(1);
+        assertThat(out).contains("this kernel has no IPVS", "nothing was created", "vm/run -- bin/switchboard demo --proxy-mode ipvs");
         assertThat(namespaces()).isEqualTo(before);
     }
 

@@ -85,6 +85,32 @@ class IpvsConformanceTest extends ConformanceSuite {
         return ipvsadm(node).lines().filter(l -> l.startsWith("TCP ") || l.startsWith("UDP ")).count();
     }
 
+    /** What an operator inspects under kube-proxy's ipvs mode reads the same under Switchboard. */
+    @org.junit.jupiter.api.Test
+    @org.junit.jupiter.api.Order(1)
+    void ipvsadmIpsetAndIptablesShowTheServicesAsUnderKubeProxy() {
+        String node = clusterNode();
+        String table = ipvsadm(node);
+        // ns/web: round robin over its four endpoints (masquerade, weight 1), on both families and the node ports
+        assertThat(table).containsPattern("TCP  10\\.96\\.0\\.10:80 rr\\n(  -> 10\\.244\\.\\d+\\.\\d+:8080 +Masq +1 .*\\n){4}")
+                .containsPattern("TCP  \\[fd00:10:96::10]:80 rr\\n(  -> \\[fd00:10:244:[0-9a-f:]+]:8080 +Masq +1 .*\\n){4}")
+                .containsPattern("TCP  10\\.96\\.0\\.12:80 rr persistent 10800\\n")
+                .containsPattern("UDP  10\\.96\\.0\\.53:53 rr\\n")
+                .containsPattern("TCP  " + java.util.regex.Pattern.quote(io.switchboard.testkit.TestCluster.NODE_IP) + ":30080 rr\\n");
+        assertThat(Netns.exec(node, "ip", "-o", "addr", "show", "dev", "kube-ipvs0"))
+                .contains("inet 10.96.0.10/32", "inet6 fd00:10:96::10/128");
+        // the node settings kube-proxy applies in this mode, in the node's namespace
+        assertThat(Netns.exec(node, "sysctl", "-n", "net.ipv4.vs.conntrack", "net.ipv4.vs.expire_nodest_conn",
+                "net.ipv4.vs.expire_quiescent_template", "net.ipv4.ip_forward").lines().toList()).containsExactly("1", "1", "1", "1");
+        assertThat(Netns.exec(node, "ipset", "list", "KUBE-CLUSTER-IP")).contains("Type: hash:ip,port", "10.96.0.10,tcp:80", "10.96.0.53,udp:53");
+        assertThat(Netns.exec(node, "ipset", "list", "KUBE-6-CLUSTER-IP")).contains("fd00:10:96::10,tcp:80");
+        assertThat(Netns.exec(node, "ipset", "list", "KUBE-NODE-PORT-TCP")).contains("30080");
+        assertThat(Netns.exec(node, "iptables-save", "-t", "nat")).contains(
+                "-A KUBE-SERVICES ! -s 10.244.0.0/16 -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ",
+                "-A KUBE-NODE-PORT -p tcp -m comment --comment \"Kubernetes nodeport TCP port for masquerade purpose\" -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ",
+                "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES");
+    }
+
     @Override
     protected void assertCleanedUp(String node) {
         super.assertCleanedUp(node);

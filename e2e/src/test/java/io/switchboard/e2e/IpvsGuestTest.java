@@ -21,7 +21,8 @@ class IpvsGuestTest {
     /** Test classes tagged {@code ipvs-kernel}: excluded from every host run, run here in the guest. */
     static final List<String> GUEST_CLASSES = List.of(
             "io.switchboard.backend.ipvs.IpvsKernelTest",
-            "io.switchboard.e2e.IpvsConformanceTest");
+            "io.switchboard.e2e.IpvsConformanceTest",
+            "io.switchboard.e2e.IpvsDemoTest");
 
     @TestFactory
     List<DynamicTest> ipvsTestsInTheGuest() throws Exception {

@@ -230,6 +230,58 @@ public final class NetlinkSocket implements Closeable {
         }
     }
 
+    /**
+     * Sends many requests that each ask for an acknowledgement, back to back (several per send, a
+     * bounded number unanswered at a time), and collects every answer: message {@code i} must carry
+     * sequence number {@code firstSeq + i}. The kernel handles each on its own and goes on after a
+     * failure. Returns the errno of each failed request by its index (empty: all succeeded).
+     */
+    public java.util.Map<Integer, Integer> pipeline(List<byte[]> messages, int firstSeq) throws IOException {
+        java.util.Map<Integer, Integer> failed = new java.util.TreeMap<>();
+        int n = messages.size();
+        int sent = 0;
+        int answered = 0;
+        boolean[] done = new boolean[n];
+        byte[] buf = new byte[1 << 16];
+        while (answered < n) {
+            if (sent < n && sent - answered < PIPELINE_WINDOW) {
+                java.io.ByteArrayOutputStream chunk = new java.io.ByteArrayOutputStream();
+                while (sent < n && sent - answered < PIPELINE_WINDOW && chunk.size() + messages.get(sent).length <= PIPELINE_CHUNK) {
+                    chunk.writeBytes(messages.get(sent++));
+                }
+                if (chunk.size() == 0) {
+                    chunk.writeBytes(messages.get(sent++));
+                }
+                send(chunk.toByteArray());
+                continue;
+            }
+            for (Replies.Message m : receive(buf)) {
+                if (!m.isError()) {
+                    continue;
+                }
+                int i = m.requestSeq() - firstSeq;
+                if (i < 0 || i >= n || done[i]) {
+                    continue;
+                }
+                done[i] = true;
+                answered++;
+                if (m.errno() != 0) {
+                    failed.put(i, m.errno());
+                }
+            }
+        }
+        return failed;
+    }
+
+    /** Requests unanswered at a time in {@link #pipeline}, and bytes per send. */
+    static final int PIPELINE_WINDOW = 512;
+    static final int PIPELINE_CHUNK = 32 * 1024;
+
+    /** {@code n} consecutive sequence numbers; the first. */
+    public static int reserveSeqs(int n) {
+        return SEQ.getAndAdd(Math.max(1, n)) & 0x3fffffff;
+    }
+
     private static int readFlags(byte[] message) {
         return ByteBuffer.wrap(message, 6, 2).order(ByteOrder.nativeOrder()).getShort() & 0xffff;
     }

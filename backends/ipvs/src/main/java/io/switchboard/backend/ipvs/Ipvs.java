@@ -25,6 +25,35 @@ public interface Ipvs {
 
     void deleteDestination(VirtualServer.Key service, RealServer.Key rs) throws IOException;
 
+    /**
+     * Applies the IPVS operations among {@code ops} (address operations are not this table's and are
+     * skipped) in order, going on after a failure; the failures by index into {@code ops}.
+     */
+    default java.util.Map<Integer, IOException> applyAll(List<IpvsOp> ops) {
+        java.util.Map<Integer, IOException> failed = new java.util.TreeMap<>();
+        for (int i = 0; i < ops.size(); i++) {
+            IpvsOp op = ops.get(i);
+            try {
+                if (op instanceof IpvsOp.AddService a) {
+                    addService(a.service());
+                } else if (op instanceof IpvsOp.UpdateService u) {
+                    updateService(u.service());
+                } else if (op instanceof IpvsOp.DeleteService d) {
+                    deleteService(d.service());
+                } else if (op instanceof IpvsOp.AddDestination a) {
+                    addDestination(a.service(), a.destination());
+                } else if (op instanceof IpvsOp.UpdateDestination u) {
+                    updateDestination(u.service(), u.destination());
+                } else if (op instanceof IpvsOp.DeleteDestination d) {
+                    deleteDestination(d.service(), d.destination());
+                }
+            } catch (IOException e) {
+                failed.put(i, e);
+            }
+        }
+        return failed;
+    }
+
     /** The IPVS connection timeouts in seconds (0 leaves one unchanged). */
     void setTimeouts(int tcp, int tcpFin, int udp) throws IOException;
 

@@ -60,6 +60,8 @@ public final class IpvsBackend implements ProxyBackend {
     private IpvsState applied;
     private Map<IpvsPlanner.Draining, Instant> draining = Map.of();
     private boolean prepared;
+    private long lastInputBytes;
+    private int lastOperations;
 
     /** Writes {@code /proc/sys} values (a fake in unit tests). */
     public interface Sysctls {
@@ -167,16 +169,33 @@ public final class IpvsBackend implements ProxyBackend {
         IpvsPlanner.Plan plan = IpvsPlanner.plan(want.state(), current, own, draining, ctx.clock().instant(), GRACE);
         List<String> failures = new ArrayList<>();
         List<IpvsOp> done = new ArrayList<>();
+        // addresses first, then the IPVS operations in one pipelined run, then the addresses to unbind
+        List<IpvsOp> table = new ArrayList<>();
         for (IpvsOp op : plan.ops()) {
-            try {
-                apply(index, op);
-                done.add(op);
-            } catch (IOException e) {
-                failures.add(describe(op) + ": " + e.getMessage());
+            if (op instanceof IpvsOp.Bind) {
+                applyAddress(index, op, done, failures);
+            } else if (!(op instanceof IpvsOp.Unbind)) {
+                table.add(op);
+            }
+        }
+        Map<Integer, IOException> failed = ipvs.applyAll(table);
+        for (int i = 0; i < table.size(); i++) {
+            IOException e = failed.get(i);
+            if (e == null) {
+                done.add(table.get(i));
+            } else {
+                failures.add(describe(table.get(i)) + ": " + e.getMessage());
+            }
+        }
+        for (IpvsOp op : plan.ops()) {
+            if (op instanceof IpvsOp.Unbind) {
+                applyAddress(index, op, done, failures);
             }
         }
         draining = plan.draining();
         applied = current.apply(done);
+        lastOperations = plan.ops().size();
+        lastInputBytes = 0;
         if (!plan.ops().isEmpty()) {
             LOG.debug("IPVS: {} operations ({} failed), {} real servers draining", plan.ops().size(), failures.size(), draining.size());
         }
@@ -271,23 +290,16 @@ public final class IpvsBackend implements ProxyBackend {
         return new IpvsState(last.services(), dests, last.bound());
     }
 
-    private void apply(int index, IpvsOp op) throws IOException {
-        if (op instanceof IpvsOp.Bind b) {
-            links.addAddress(index, b.address());
-        } else if (op instanceof IpvsOp.Unbind u) {
-            links.deleteAddress(index, u.address());
-        } else if (op instanceof IpvsOp.AddService a) {
-            ipvs.addService(a.service());
-        } else if (op instanceof IpvsOp.UpdateService u) {
-            ipvs.updateService(u.service());
-        } else if (op instanceof IpvsOp.DeleteService d) {
-            ipvs.deleteService(d.service());
-        } else if (op instanceof IpvsOp.AddDestination a) {
-            ipvs.addDestination(a.service(), a.destination());
-        } else if (op instanceof IpvsOp.UpdateDestination u) {
-            ipvs.updateDestination(u.service(), u.destination());
-        } else if (op instanceof IpvsOp.DeleteDestination d) {
-            ipvs.deleteDestination(d.service(), d.destination());
+    private void applyAddress(int index, IpvsOp op, List<IpvsOp> done, List<String> failures) {
+        try {
+            if (op instanceof IpvsOp.Bind b) {
+                links.addAddress(index, b.address());
+            } else if (op instanceof IpvsOp.Unbind u) {
+                links.deleteAddress(index, u.address());
+            }
+            done.add(op);
+        } catch (IOException e) {
+            failures.add(describe(op) + ": " + e.getMessage());
         }
     }
 
@@ -319,10 +331,21 @@ public final class IpvsBackend implements ProxyBackend {
             }
             iptables.restore(family, r.iptables());
             ctx.metrics().syncInputBytes(family, r.iptables().length() + r.ipsets().length());
+            lastInputBytes += r.iptables().length() + r.ipsets().length();
         } catch (Iptables.RestoreException | IOException e) {
             ctx.metrics().restoreFailure(family, false);
             throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Bytes of companion rules and ipset input the last sync wrote (netlink messages not counted). */
+    public long lastInputBytes() {
+        return lastInputBytes;
+    }
+
+    /** IPVS and address operations the last sync planned. */
+    public int lastOperations() {
+        return lastOperations;
     }
 
     @Override

@@ -90,6 +90,31 @@ class IpvsKernelTest {
     }
 
     @Test
+    void manyOperationsArePipelinedAndOneFailureStaysItsOwn() throws Exception {
+        List<IpvsOp> ops = new java.util.ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            VirtualServer vs = new VirtualServer(IpAddress.parse("10.97." + (i / 200) + "." + (i % 200 + 1)), VirtualServer.TCP, 80, "rr", false, 0);
+            ops.add(new IpvsOp.AddService(vs));
+            for (int d = 0; d < 9; d++) {
+                ops.add(new IpvsOp.AddDestination(vs.key(), new RealServer(IpAddress.parse("10.245." + d + "." + (i % 200 + 1)), 8080, 1)));
+            }
+        }
+        // the same service twice: the kernel refuses the second (EEXIST), and only it
+        int dup = 500;
+        ops.add(dup, new IpvsOp.AddService(((IpvsOp.AddService) ops.get(0)).service()));
+        java.util.Map<Integer, java.io.IOException> failed = ipvs.applyAll(ops);
+        assertThat(failed).containsOnlyKeys(dup);
+        assertThat(((NetlinkException) failed.get(dup)).errno()).isEqualTo(17);
+        List<VirtualServer> services = ipvs.services();
+        assertThat(services).hasSize(200);
+        assertThat(ipvs.destinations(services.get(0).key())).hasSize(9);
+        List<IpvsOp> deletes = new java.util.ArrayList<>();
+        services.forEach(v -> deletes.add(new IpvsOp.DeleteService(v.key())));
+        assertThat(ipvs.applyAll(deletes)).isEmpty();
+        assertThat(ipvs.services()).isEmpty();
+    }
+
+    @Test
     void ipv6ServicesRoundTrip() throws Exception {
         VirtualServer v6 = new VirtualServer(IpAddress.parse("fd00:96::a"), VirtualServer.TCP, 443, "rr", false, 0);
         ipvs.addService(v6);
