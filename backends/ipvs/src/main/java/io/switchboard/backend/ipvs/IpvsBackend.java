@@ -62,6 +62,10 @@ public final class IpvsBackend implements ProxyBackend {
     private boolean prepared;
     private long lastInputBytes;
     private int lastOperations;
+    /** Between full syncs: the dummy link's index, the node-port addresses and each family's ipset members as last applied. */
+    private int dummyIndex = -1;
+    private Map<IpFamily, List<IpAddress>> nodeAddresses;
+    private final Map<IpFamily, Map<IpvsRules.Set, java.util.SortedSet<String>>> members = new EnumMap<>(IpFamily.class);
 
     /** Writes {@code /proc/sys} values (a fake in unit tests). */
     public interface Sysctls {
@@ -140,19 +144,26 @@ public final class IpvsBackend implements ProxyBackend {
             prepare();
         }
         Set<IpFamily> families = ctx.families();
+        boolean full = snapshot.fullSync() || applied == null || nodeAddresses == null;
         int index;
-        Map<IpFamily, List<IpAddress>> nodeAddresses = new EnumMap<>(IpFamily.class);
-        try {
-            index = links.ensureDummy(DUMMY);
-            Set<IpAddress> onDummy = new HashSet<>();
-            for (IpFamily f : families) {
-                onDummy.addAll(links.addresses(index, f));
+        if (full) {
+            Map<IpFamily, List<IpAddress>> addrs = new EnumMap<>(IpFamily.class);
+            try {
+                index = links.ensureDummy(DUMMY);
+                Set<IpAddress> onDummy = new HashSet<>();
+                for (IpFamily f : families) {
+                    onDummy.addAll(links.addresses(index, f));
+                }
+                for (IpFamily f : families) {
+                    addrs.put(f, nodePortAddresses(snapshot, f, onDummy));
+                }
+            } catch (IOException e) {
+                throw new SyncException("cannot read " + DUMMY + ": " + e.getMessage(), e);
             }
-            for (IpFamily f : families) {
-                nodeAddresses.put(f, nodePortAddresses(snapshot, f, onDummy));
-            }
-        } catch (IOException e) {
-            throw new SyncException("cannot read " + DUMMY + ": " + e.getMessage(), e);
+            dummyIndex = index;
+            nodeAddresses = addrs;
+        } else {
+            index = dummyIndex;
         }
         IpvsDesired.Result want = IpvsDesired.of(snapshot, families, scheduler(), nodeAddresses);
         Set<IpAddress> nodeIps = new HashSet<>();
@@ -161,7 +172,7 @@ public final class IpvsBackend implements ProxyBackend {
                 IpvsPlanner.Ownership.DEFAULT_HIGH, ctx.config().ipvs().excludeCidrs());
         IpvsState current;
         try {
-            current = applied == null || snapshot.fullSync() ? readKernel(index, own, want.state(), families) : refreshDraining(applied);
+            current = full ? readKernel(index, own, want.state(), families) : refreshDraining(applied);
         } catch (IOException e) {
             applied = null;
             throw new SyncException("cannot read the IPVS table back: " + e.getMessage(), e);
@@ -200,7 +211,7 @@ public final class IpvsBackend implements ProxyBackend {
             LOG.debug("IPVS: {} operations ({} failed), {} real servers draining", plan.ops().size(), failures.size(), draining.size());
         }
         for (IpFamily f : new TreeSet<>(families)) {
-            syncRules(f, want.entries());
+            syncRules(f, want.entries(), full);
             // UDP flows to removed endpoints, as kube-proxy's ipvs mode clears them too
             io.switchboard.netfilter.conntrack.ConntrackCleanup.run(snapshot, f, conntrack, ctx.metrics());
         }
@@ -307,7 +318,24 @@ public final class IpvsBackend implements ProxyBackend {
         return op.toString();
     }
 
-    private void syncRules(IpFamily family, List<IpvsDesired.Entry> entries) throws SyncException {
+    /**
+     * A full sync rewrites every set (rebuilt and swapped in) and the rules, with the jumps checked;
+     * between full syncs only the set members that changed are added or deleted, and the rules —
+     * which do not depend on the services — are left as they are.
+     */
+    private void syncRules(IpFamily family, List<IpvsDesired.Entry> entries, boolean full) throws SyncException {
+        Map<IpvsRules.Set, java.util.SortedSet<String>> now = IpvsRules.members(entries, family);
+        Map<IpvsRules.Set, java.util.SortedSet<String>> before = members.get(family);
+        if (!full && before != null) {
+            String delta = IpvsRules.ipsetDelta(before, now, family);
+            if (!delta.isEmpty()) {
+                ipsetRestore(family, delta);
+                lastInputBytes += delta.length();
+            }
+            members.put(family, now);
+            return;
+        }
+        members.remove(family);
         List<IpvsRules.Jump> missing = new ArrayList<>();
         try {
             RuleSet kernel = RuleSet.parse(iptables.save(family, "nat") + iptables.save(family, "filter"));
@@ -322,19 +350,31 @@ public final class IpvsBackend implements ProxyBackend {
         Integer bit = ctx.config().iptables().masqueradeBit();
         IpvsRules.Rendered r = IpvsRules.render(entries, new IpvsRules.Settings(family, ctx.config().clusterCidrs(),
                 ctx.config().iptables().masqueradeAll(), bit == null ? 14 : bit, missing));
+        ipsetRestore(family, r.ipsets());
         try {
-            CommandRunner.Result res = runner.run(List.of("ipset", "restore"), r.ipsets(), IPSET_TIMEOUT);
-            if (!res.ok()) {
-                ctx.metrics().restoreFailure(family, false);
-                throw new SyncException(family.kubernetesName() + ": ipset restore failed (exit " + res.exitCode() + "): "
-                        + res.stderr().strip());
-            }
             iptables.restore(family, r.iptables());
-            ctx.metrics().syncInputBytes(family, r.iptables().length() + r.ipsets().length());
-            lastInputBytes += r.iptables().length() + r.ipsets().length();
         } catch (Iptables.RestoreException | IOException e) {
             ctx.metrics().restoreFailure(family, false);
             throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
+        }
+        ctx.metrics().syncInputBytes(family, r.iptables().length() + r.ipsets().length());
+        lastInputBytes += r.iptables().length() + r.ipsets().length();
+        members.put(family, now);
+    }
+
+    private void ipsetRestore(IpFamily family, String input) throws SyncException {
+        try {
+            CommandRunner.Result res = runner.run(List.of("ipset", "restore"), input, IPSET_TIMEOUT);
+            if (!res.ok()) {
+                ctx.metrics().restoreFailure(family, false);
+                members.remove(family);
+                throw new SyncException(family.kubernetesName() + ": ipset restore failed (exit " + res.exitCode() + "): "
+                        + res.stderr().strip());
+            }
+        } catch (IOException e) {
+            ctx.metrics().restoreFailure(family, false);
+            members.remove(family);
+            throw new SyncException(family.kubernetesName() + ": ipset restore: " + e.getMessage(), e);
         }
     }
 

@@ -102,7 +102,7 @@ public final class IpvsRules {
     }
 
     /** The members each set should hold, for one family. */
-    static java.util.Map<Set, SortedSet<String>> members(List<IpvsDesired.Entry> entries, IpFamily family) {
+    public static java.util.Map<Set, SortedSet<String>> members(List<IpvsDesired.Entry> entries, IpFamily family) {
         java.util.Map<Set, SortedSet<String>> m = new java.util.EnumMap<>(Set.class);
         for (Set s : Set.values()) {
             m.put(s, new TreeSet<>());
@@ -144,6 +144,32 @@ public final class IpvsRules {
     /** The swap set used while one set is rebuilt (31 characters at most, as ipset allows). */
     static String scratch(IpFamily f) {
         return f == IpFamily.IPV4 ? "KUBE-SWITCHBOARD-SWAP" : "KUBE-6-SWITCHBOARD-SWAP";
+    }
+
+    /**
+     * The ipset restore input that turns the members {@code before} into {@code after} in place:
+     * only the entries that changed (a sync between full ones touches a handful, not every set);
+     * empty when nothing changed. {@code -exist} makes a repeated add or a missing del harmless.
+     */
+    public static String ipsetDelta(java.util.Map<Set, SortedSet<String>> before, java.util.Map<Set, SortedSet<String>> after,
+                                    IpFamily f) {
+        StringBuilder out = new StringBuilder();
+        for (Set set : Set.values()) {
+            SortedSet<String> was = before.getOrDefault(set, new TreeSet<>());
+            SortedSet<String> now = after.getOrDefault(set, new TreeSet<>());
+            for (String m : was) {
+                if (!now.contains(m)) {
+                    out.append("del ").append(set.name(f)).append(' ').append(m).append(" -exist\n");
+                }
+            }
+            for (String m : now) {
+                if (!was.contains(m)) {
+                    out.append("add ").append(set.name(f)).append(' ').append(m).append(" comment \"").append(set.comment)
+                            .append("\" -exist\n");
+                }
+            }
+        }
+        return out.toString();
     }
 
     public static Rendered render(List<IpvsDesired.Entry> entries, Settings s) {

@@ -128,6 +128,27 @@ class IpvsGoldenTest {
     }
 
     @Test
+    void betweenFullSyncsOnlyTheChangedSetMembersAreWritten() {
+        svc("ns1/svc1", "p80", Protocol.TCP, 80, "172.30.0.41", b -> b.nodePort(30080))
+                .eps("ns1/svc1", "p80", Protocol.TCP, 80, "10.180.0.1", "10.180.0.2");
+        Map<IpvsRules.Set, java.util.SortedSet<String>> before = IpvsRules.members(
+                IpvsDesired.of(snapshot(IpFamily.IPV4, "192.168.0.2"), Set.of(IpFamily.IPV4), "rr",
+                        Map.of(IpFamily.IPV4, List.of(IpAddress.parse("192.168.0.2")))).entries(), IpFamily.IPV4);
+        eps("ns1/svc1", "p80", Protocol.TCP, 80, "10.180.0.1", "10.180.0.3");
+        Map<IpvsRules.Set, java.util.SortedSet<String>> after = IpvsRules.members(
+                IpvsDesired.of(snapshot(IpFamily.IPV4, "192.168.0.2"), Set.of(IpFamily.IPV4), "rr",
+                        Map.of(IpFamily.IPV4, List.of(IpAddress.parse("192.168.0.2")))).entries(), IpFamily.IPV4);
+        assertThat(IpvsRules.ipsetDelta(before, after, IpFamily.IPV4)).isEqualTo(
+                "del KUBE-LOOP-BACK 10.180.0.2,tcp:80,10.180.0.2 -exist\n"
+                        + "add KUBE-LOOP-BACK 10.180.0.3,tcp:80,10.180.0.3 comment \"Kubernetes endpoints dst ip:port, source ip for"
+                        + " solving hairpin purpose\" -exist\n");
+        assertThat(IpvsRules.ipsetDelta(after, after, IpFamily.IPV4)).isEmpty();
+        // IPv6 sets are KUBE-6-...
+        assertThat(IpvsRules.ipsetDelta(Map.of(), after, IpFamily.IPV6)).contains("add KUBE-6-CLUSTER-IP 172.30.0.41,tcp:80 ",
+                "add KUBE-6-NODE-PORT-TCP 30080 ");
+    }
+
+    @Test
     void ipv6AndLocalPolicies() throws IOException {
         svc("ns1/svc1", "p80", Protocol.TCP, 80, "fd00:172:30::41", b -> b.nodePort(30001)
                 .sessionAffinity(SessionAffinity.clientIp(600)))
