@@ -27,12 +27,7 @@ class DemoTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(out).isZero();
-        String clientRows = out.substring(out.indexOf("10.96.0.10:80 (client pod)"), out.indexOf(":30080 (client pod)"));
-        assertThat(clientRows).contains("web-1 (10.244.1.10)", "web-2 (10.244.1.11)", "web-3 (10.244.2.10)");
-        String nodePortRows = out.substring(out.indexOf(":30080 (client pod)"), out.indexOf("(outside)"));
-        assertThat(nodePortRows).contains("web-1 (10.244.1.10)", "web-2 (10.244.1.11)", "web-3 (10.244.2.10)");
-        String sticky = out.substring(out.indexOf("demo/sticky:http"), out.indexOf("demo/empty:http"));
-        assertThat(sticky.lines().filter(l -> l.contains("web-")).count()).as(sticky).isEqualTo(1);
+        assertEveryEndpointAnswers(out);
         assertThat(out).contains("refused (no endpoints: REJECT) 24", "Done: namespaces, rules and servers removed.",
                 switch (mode) {
                     case "iptables" -> "-A KUBE-SVC-";
@@ -46,6 +41,17 @@ class DemoTest {
                     default -> "the portal rules hand it to the userspace proxy";
                 });
         assertThat(namespaces()).isEqualTo(before);
+    }
+
+    /** The demo's table: the cluster IP and the node port (from a pod and from outside) reach all three pods; sticky sticks. */
+    static void assertEveryEndpointAnswers(String out) {
+        for (String[] rows : new String[][]{{"10.96.0.10:80 (client pod)", ":30080 (client pod)"}, {":30080 (client pod)", "(outside)"},
+                {":30080 (outside)", "10.96.0.10:80 (the node)"}}) {
+            assertThat(out.substring(out.indexOf(rows[0]), out.indexOf(rows[1]))).as(rows[0])
+                    .contains("web-1 (10.244.1.10)", "web-2 (10.244.1.11)", "web-3 (10.244.2.10)");
+        }
+        String sticky = out.substring(out.indexOf("demo/sticky:http"), out.indexOf("demo/empty:http"));
+        assertThat(sticky.lines().filter(l -> l.contains("web-")).count()).as(sticky).isEqualTo(1);
     }
 
     @Test

@@ -39,12 +39,7 @@ class IpvsDemoTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
         assertThat(p.exitValue()).as(out).isZero();
-        String clientRows = out.substring(out.indexOf("10.96.0.10:80 (client pod)"), out.indexOf(":30080 (client pod)"));
-        assertThat(clientRows).contains("web-1 (10.244.1.10)", "web-2 (10.244.1.11)", "web-3 (10.244.2.10)");
-        String outside = out.substring(out.indexOf(":30080 (outside)"), out.indexOf("10.96.0.10:80 (the node)"));
-        assertThat(outside).contains("web-1 (10.244.1.10)", "web-2 (10.244.1.11)", "web-3 (10.244.2.10)");
-        String sticky = out.substring(out.indexOf("demo/sticky:http"), out.indexOf("demo/empty:http"));
-        assertThat(sticky.lines().filter(l -> l.contains("web-")).count()).as(sticky).isEqualTo(1);
+        DemoTest.assertEveryEndpointAnswers(out);
         assertThat(out).contains("refused (no real servers) 12", "ipvsadm -Ln in the node")
                 .containsPattern("TCP  10\\.96\\.0\\.10:80 rr\\n(  +-> 10\\.244\\.\\d\\.1\\d:8080 +Masq +1 .*\\n){3}")
                 .containsPattern("TCP  10\\.96\\.0\\.20:80 rr persistent 10800\\n")

@@ -186,6 +186,23 @@ public final class Iptables {
         }
     }
 
+    /** Which of these jumps the family's nat and filter tables lack (read back with iptables-save). */
+    public List<Jump> missingJumps(IpFamily family, List<Jump> jumps) throws IOException {
+        io.switchboard.netfilter.trace.RuleSet kernel;
+        try {
+            kernel = io.switchboard.netfilter.trace.RuleSet.parse(save(family, "nat") + save(family, "filter"));
+        } catch (IllegalArgumentException e) {
+            throw new IOException("cannot parse the rules read back: " + e.getMessage(), e);
+        }
+        List<Jump> missing = new ArrayList<>();
+        for (Jump j : jumps) {
+            if (kernel.chain(j.table(), j.from()).stream().noneMatch(r -> j.target().equals(r.target()))) {
+                missing.add(j);
+            }
+        }
+        return missing;
+    }
+
     /** The tool's version line, or an exception saying why it cannot run. */
     public String version(IpFamily family) throws IOException {
         CommandRunner.Result r = runner.run(List.of(tool(family, ""), "--version"), null, Duration.ofSeconds(10));

@@ -25,11 +25,7 @@ class InspectGoldenTest {
     }
 
     private static void golden(String name, String actual) throws IOException {
-        Path file = DIR.resolve(name + ".golden");
-        if (Boolean.getBoolean("golden.update")) {
-            Files.writeString(file, actual);
-        }
-        assertThat(actual).isEqualTo(Files.readString(file));
+        io.switchboard.core.testing.Golden.check(DIR.resolve(name + ".golden"), actual);
     }
 
     @ParameterizedTest

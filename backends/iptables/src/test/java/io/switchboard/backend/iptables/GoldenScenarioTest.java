@@ -14,8 +14,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
@@ -356,15 +354,6 @@ class GoldenScenarioTest {
     }
 
     static void check(String name, String actual) throws IOException {
-        Path file = GOLDEN.resolve(name + ".golden");
-        if (Boolean.getBoolean("golden.update") || !Files.exists(file)) {
-            Files.createDirectories(file.getParent());
-            Files.writeString(file, actual, StandardCharsets.UTF_8);
-            if (!Boolean.getBoolean("golden.update")) {
-                throw new AssertionError("golden file " + file + " was missing and has been written; review it and re-run");
-            }
-            return;
-        }
-        assertThat(actual).isEqualTo(Files.readString(file, StandardCharsets.UTF_8));
+        io.switchboard.core.testing.Golden.check(GOLDEN.resolve(name + ".golden"), actual);
     }
 }

@@ -10,7 +10,6 @@ import io.switchboard.netfilter.CommandRunner;
 import io.switchboard.netfilter.Iptables;
 import io.switchboard.netfilter.NodePortAddresses;
 import io.switchboard.netfilter.link.Links;
-import io.switchboard.netfilter.trace.RuleSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -336,15 +335,10 @@ public final class IpvsBackend implements ProxyBackend {
             return;
         }
         members.remove(family);
-        List<IpvsRules.Jump> missing = new ArrayList<>();
+        List<io.switchboard.netfilter.Jump> missing;
         try {
-            RuleSet kernel = RuleSet.parse(iptables.save(family, "nat") + iptables.save(family, "filter"));
-            for (IpvsRules.Jump j : IpvsRules.JUMPS) {
-                if (kernel.chain(j.table(), j.from()).stream().noneMatch(r -> j.target().equals(r.target()))) {
-                    missing.add(j);
-                }
-            }
-        } catch (IOException | IllegalArgumentException e) {
+            missing = iptables.missingJumps(family, IpvsRules.JUMPS);
+        } catch (IOException e) {
             throw new SyncException(family.kubernetesName() + ": cannot read rules back: " + e.getMessage(), e);
         }
         Integer bit = ctx.config().iptables().masqueradeBit();

@@ -1,5 +1,7 @@
 package io.switchboard.backend.ipvs;
 
+import io.switchboard.netfilter.Jump;
+
 import io.switchboard.core.model.Cidr;
 import io.switchboard.core.model.Endpoint;
 import io.switchboard.core.model.IpFamily;
@@ -73,18 +75,12 @@ public final class IpvsRules {
         }
     }
 
-    /** A jump from a built-in chain into one of ours. */
-    public record Jump(String table, String from, String rule) {
-        public String target() {
-            return rule.substring(rule.lastIndexOf(' ') + 1);
-        }
-    }
-
+    /** The jumps into this mode's chains, inserted first (as kube-proxy prepends them). */
     public static final List<Jump> JUMPS = List.of(
-            new Jump("nat", "PREROUTING", "-m comment --comment \"kubernetes service portals\" -j " + SERVICES),
-            new Jump("nat", "OUTPUT", "-m comment --comment \"kubernetes service portals\" -j " + SERVICES),
-            new Jump("nat", "POSTROUTING", "-m comment --comment \"kubernetes postrouting rules\" -j " + POSTROUTING),
-            new Jump("filter", "FORWARD", "-m comment --comment \"kubernetes forwarding rules\" -j " + FORWARD));
+            new Jump("nat", "PREROUTING", "-m comment --comment \"kubernetes service portals\" -j " + SERVICES, true),
+            new Jump("nat", "OUTPUT", "-m comment --comment \"kubernetes service portals\" -j " + SERVICES, true),
+            new Jump("nat", "POSTROUTING", "-m comment --comment \"kubernetes postrouting rules\" -j " + POSTROUTING, true),
+            new Jump("filter", "FORWARD", "-m comment --comment \"kubernetes forwarding rules\" -j " + FORWARD, true));
 
     private IpvsRules() {
     }
@@ -197,7 +193,7 @@ public final class IpvsRules {
         }
         for (Jump j : s.missingJumps()) {
             if (j.table().equals("nat")) {
-                nat.add("-I " + j.from() + " 1 " + j.rule());
+                nat.add(j.line());
             }
         }
         nat.add("-A " + POSTROUTING + " -m comment --comment \"" + Set.LOOP_BACK.comment + "\" -m set --match-set "
@@ -235,7 +231,7 @@ public final class IpvsRules {
         filter.add(":" + FORWARD + " - [0:0]");
         for (Jump j : s.missingJumps()) {
             if (j.table().equals("filter")) {
-                filter.add("-I " + j.from() + " 1 " + j.rule());
+                filter.add(j.line());
             }
         }
         filter.add("-A " + FORWARD + " -m comment --comment \"kubernetes forwarding rules\" -m mark --mark " + mark + "/" + mark + " -j ACCEPT");

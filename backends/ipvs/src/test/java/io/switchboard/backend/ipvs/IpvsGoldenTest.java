@@ -15,7 +15,6 @@ import io.switchboard.core.sync.ProxySnapshot;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -91,13 +90,7 @@ class IpvsGoldenTest {
     }
 
     static void check(String golden, String actual) throws IOException {
-        Path p = Path.of("src/test/resources/golden", golden);
-        if (Boolean.getBoolean("golden.update")) {
-            Files.createDirectories(p.getParent());
-            Files.writeString(p, actual);
-        }
-        assertThat(Files.exists(p)).as("golden file %s (create with -Dgolden.update=true)", p).isTrue();
-        assertThat(actual).as(golden).isEqualTo(Files.readString(p));
+        io.switchboard.core.testing.Golden.check(Path.of("src/test/resources/golden", golden), actual);
     }
 
     void golden(String name, IpFamily f, String nodeIp, String cidr, boolean masqueradeAll) throws IOException {

@@ -7,7 +7,6 @@ import io.switchboard.core.model.TrafficPolicy;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
@@ -124,12 +123,6 @@ class NftablesGoldenTest {
     }
 
     static void check(String golden, String actual) throws IOException {
-        Path p = Path.of("src/test/resources/golden", golden);
-        if (Boolean.getBoolean("golden.update")) {
-            Files.createDirectories(p.getParent());
-            Files.writeString(p, actual);
-        }
-        assertThat(Files.exists(p)).as("golden file %s (create with -Dgolden.update=true)", p).isTrue();
-        assertThat(actual).as(golden).isEqualTo(Files.readString(p));
+        io.switchboard.core.testing.Golden.check(Path.of("src/test/resources/golden", golden), actual);
     }
 }

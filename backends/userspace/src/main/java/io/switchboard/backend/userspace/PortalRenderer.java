@@ -1,5 +1,7 @@
 package io.switchboard.backend.userspace;
 
+import io.switchboard.netfilter.Jump;
+
 import io.switchboard.core.model.IpAddress;
 import io.switchboard.core.model.IpFamily;
 import io.switchboard.core.model.ServicePortName;
@@ -31,13 +33,6 @@ public final class PortalRenderer {
     public static final String NODEPORT_CONTAINER = "KUBE-NODEPORT-CONTAINER";
     public static final String NODEPORT_HOST = "KUBE-NODEPORT-HOST";
     public static final String SERVICES = "KUBE-SERVICES";
-
-    /** A jump from a built-in chain into one of ours. */
-    public record Jump(String table, String from, String rule, boolean first) {
-        public String target() {
-            return rule.substring(rule.lastIndexOf(' ') + 1);
-        }
-    }
 
     /** Every jump this mode needs, in the order they are inserted. */
     public static final List<Jump> JUMPS = List.of(
@@ -88,7 +83,7 @@ public final class PortalRenderer {
         }
         for (Jump j : s.missing()) {
             if (j.table().equals("nat")) {
-                out.line((j.first() ? "-I " + j.from() + " 1 " : "-A " + j.from() + " ") + j.rule(), null);
+                out.line(j.line(), null);
             }
         }
         for (Portal p : portals) {
@@ -109,7 +104,7 @@ public final class PortalRenderer {
         out.line(":" + SERVICES + " - [0:0]", null);
         for (Jump j : s.missing()) {
             if (j.table().equals("filter")) {
-                out.line((j.first() ? "-I " + j.from() + " 1 " : "-A " + j.from() + " ") + j.rule(), null);
+                out.line(j.line(), null);
             }
         }
         for (Portal p : portals) {

@@ -19,7 +19,6 @@ import io.switchboard.netfilter.conntrack.Conntrack;
 import io.switchboard.netfilter.conntrack.Flow;
 import io.switchboard.netfilter.RejectedServicePorts;
 import io.switchboard.netfilter.health.ServiceHealthServers;
-import io.switchboard.netfilter.trace.RuleSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -342,16 +341,10 @@ public final class UserspaceBackend implements ProxyBackend {
     }
 
     private void syncRules(ProxySnapshot snapshot, IpFamily family) throws SyncException {
-        List<PortalRenderer.Jump> missing;
+        List<io.switchboard.netfilter.Jump> missing;
         try {
-            RuleSet kernel = RuleSet.parse(iptables.save(family, "nat") + iptables.save(family, "filter"));
-            missing = new ArrayList<>();
-            for (PortalRenderer.Jump j : PortalRenderer.JUMPS) {
-                if (kernel.chain(j.table(), j.from()).stream().noneMatch(r -> j.target().equals(r.target()))) {
-                    missing.add(j);
-                }
-            }
-        } catch (IOException | IllegalArgumentException e) {
+            missing = iptables.missingJumps(family, PortalRenderer.JUMPS);
+        } catch (IOException e) {
             throw new SyncException(family.kubernetesName() + ": cannot read rules back: " + e.getMessage(), e);
         }
         PortalRenderer.Settings settings = new PortalRenderer.Settings(family, hostAddress(snapshot, family),

@@ -10,7 +10,6 @@ import io.switchboard.netfilter.trace.RuleSet;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
@@ -65,11 +64,7 @@ class PortalRendererTest {
         }
         String text = golden.toString();
         Path file = GOLDEN.resolve((v4 ? "ipv4" : "ipv6") + (redirect ? "-redirect" : "-dnat") + ".golden");
-        if (Boolean.getBoolean("golden.update")) {
-            Files.createDirectories(GOLDEN);
-            Files.writeString(file, text);
-        }
-        assertThat(text).isEqualTo(Files.readString(file));
+        io.switchboard.core.testing.Golden.check(file, text);
         // every portal rule line names its service port; structural lines name none
         for (int i = 1; i <= r.owners().size(); i++) {
             String line = r.text().split("\n")[i - 1];
