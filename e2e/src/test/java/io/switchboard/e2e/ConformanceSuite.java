@@ -453,7 +453,7 @@ abstract class ConformanceSuite {
         assertThat(r).startsWith("200\n").contains("\"localEndpoints\":1", "\"name\":\"web-local\"",
                 "\"serviceProxyHealthy\":true");
         slice("web-local", "TCP", 8080, Map.of("web-d", "node2"));
-        await("503 without local endpoints", Duration.ofSeconds(5),
+        await("503 without local endpoints", scaled(Duration.ofSeconds(5)),
                 () -> httpGet(cluster.node(), "http://" + TestCluster.NODE_IP + ":32080/").startsWith("503\n"));
         for (String ip : List.of(TestCluster.NODE_IP, TestCluster.NODE_IP6)) {
             Set<String> seen = names(cluster.ext(), ip, 30081, 2);
@@ -464,11 +464,11 @@ abstract class ConformanceSuite {
             }
         }
         slice("web-local", "TCP", 8080, Map.of("web-a", NODE, "web-d", "node2"));
-        await("200 again", Duration.ofSeconds(5),
+        await("200 again", scaled(Duration.ofSeconds(5)),
                 () -> httpGet(cluster.node(), "http://" + TestCluster.NODE_IP + ":32080/").startsWith("200\n"));
         // the health server answers 200 once one family has its local endpoint back; wait for both
         // families' rules before the next flow (their slices can arrive in separate syncs)
-        await("local endpoint back in both families", Duration.ofSeconds(10),
+        await("local endpoint back in both families", scaled(Duration.ofSeconds(10)),
                 () -> names(cluster.ext(), TestCluster.NODE_IP, 30081, 3).equals(Set.of("web-a"))
                         && names(cluster.ext(), TestCluster.NODE_IP6, 30081, 3).equals(Set.of("web-a")));
     }

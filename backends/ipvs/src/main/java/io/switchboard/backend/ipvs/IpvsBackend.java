@@ -56,6 +56,8 @@ public final class IpvsBackend implements ProxyBackend {
     private final CommandRunner runner;
     private final Sysctls sysctls;
     private final io.switchboard.netfilter.conntrack.Conntrack conntrack;
+    /** Health-check node ports of external policy Local services, as in the other modes. */
+    private final io.switchboard.netfilter.health.ServiceHealthServers healthServers;
     private IpvsState applied;
     private Map<IpvsPlanner.Draining, Instant> draining = Map.of();
     private boolean prepared;
@@ -91,6 +93,8 @@ public final class IpvsBackend implements ProxyBackend {
     public IpvsBackend(BackendContext ctx, Ipvs ipvs, Links links, Iptables iptables, CommandRunner runner, Sysctls sysctls,
                        io.switchboard.netfilter.conntrack.Conntrack conntrack) {
         this.conntrack = conntrack;
+        this.healthServers = new io.switchboard.netfilter.health.ServiceHealthServers(
+                ctx.families().equals(Set.of(IpFamily.IPV6)) ? "::" : "0.0.0.0", () -> ctx.health().status().healthy());
         this.ctx = ctx;
         this.ipvs = ipvs;
         this.links = links;
@@ -214,6 +218,7 @@ public final class IpvsBackend implements ProxyBackend {
             // UDP flows to removed endpoints, as kube-proxy's ipvs mode clears them too
             io.switchboard.netfilter.conntrack.ConntrackCleanup.run(snapshot, f, conntrack, ctx.metrics());
         }
+        healthServers.sync(io.switchboard.netfilter.health.ServiceHealthServers.wanted(snapshot, families));
         if (!failures.isEmpty()) {
             applied = null;
             for (IpFamily f : families) {
@@ -343,7 +348,7 @@ public final class IpvsBackend implements ProxyBackend {
         }
         Integer bit = ctx.config().iptables().masqueradeBit();
         IpvsRules.Rendered r = IpvsRules.render(entries, new IpvsRules.Settings(family, ctx.config().clusterCidrs(),
-                ctx.config().iptables().masqueradeAll(), bit == null ? 14 : bit, missing));
+                ctx.config().iptables().masqueradeAll(), bit == null ? 14 : bit, missing), existingSets(family));
         ipsetRestore(family, r.ipsets());
         try {
             iptables.restore(family, r.iptables());
@@ -354,6 +359,19 @@ public final class IpvsBackend implements ProxyBackend {
         ctx.metrics().syncInputBytes(family, r.iptables().length() + r.ipsets().length());
         lastInputBytes += r.iptables().length() + r.ipsets().length();
         members.put(family, now);
+    }
+
+    /** The names of the ipsets that exist now. */
+    private Set<String> existingSets(IpFamily family) throws SyncException {
+        try {
+            CommandRunner.Result res = runner.run(List.of("ipset", "list", "-n"), null, IPSET_TIMEOUT);
+            if (!res.ok()) {
+                throw new SyncException(family.kubernetesName() + ": ipset list failed: " + res.stderr().strip());
+            }
+            return new HashSet<>(res.stdout().lines().map(String::strip).filter(l -> !l.isEmpty()).toList());
+        } catch (IOException e) {
+            throw new SyncException(family.kubernetesName() + ": ipset list: " + e.getMessage(), e);
+        }
     }
 
     private void ipsetRestore(IpFamily family, String input) throws SyncException {
@@ -439,6 +457,11 @@ public final class IpvsBackend implements ProxyBackend {
         if (!problems.isEmpty()) {
             throw new SyncException("cleanup incomplete: " + String.join("; ", problems));
         }
+    }
+
+    @Override
+    public void shutdown(Duration grace) {
+        healthServers.close();
     }
 
     private static Set<IpAddress> localAddresses() {

@@ -131,10 +131,18 @@ public final class IpvsRules {
         return m;
     }
 
-    private static String create(Set s, String name, IpFamily f) {
+    /** kube-proxy's default set size; a set that must hold more gets room for twice its members. */
+    static final int DEFAULT_MAXELEM = 65536;
+
+    static int maxelem(int members) {
+        int want = Math.max(DEFAULT_MAXELEM, members * 2);
+        return Integer.highestOneBit(want - 1) << 1;
+    }
+
+    private static String create(Set s, String name, IpFamily f, int members) {
         String opts = s.type.startsWith("bitmap:") ? "range 0-65535" : "family " + (f == IpFamily.IPV4 ? "inet" : "inet6")
-                + " hashsize 1024 maxelem 65536";
-        return "create " + name + " " + s.type + " " + opts + " comment -exist";
+                + " hashsize 1024 maxelem " + maxelem(members);
+        return "create " + name + " " + s.type + " " + opts + " comment";
     }
 
     /** The swap set used while one set is rebuilt (31 characters at most, as ipset allows). */
@@ -168,21 +176,33 @@ public final class IpvsRules {
         return out.toString();
     }
 
-    public static Rendered render(List<IpvsDesired.Entry> entries, Settings s) {
+    /**
+     * @param existing the sets that exist in the kernel now (by name): a set is rebuilt in a scratch
+     *                 set sized for its members, then swapped with the live one (or renamed to it,
+     *                 the first time), so a set is never seen half-written and grows past kube-proxy's
+     *                 default 65,536 members when it must
+     */
+    public static Rendered render(List<IpvsDesired.Entry> entries, Settings s, java.util.Set<String> existing) {
         IpFamily f = s.family();
         java.util.Map<Set, SortedSet<String>> members = members(entries, f);
         StringBuilder ips = new StringBuilder();
         String tmp = scratch(f);
+        if (existing.contains(tmp)) {
+            // left over from a restore that failed half-way
+            ips.append("destroy ").append(tmp).append('\n');
+        }
         for (Set set : Set.values()) {
             String name = set.name(f);
-            ips.append(create(set, name, f)).append('\n');
-            ips.append(create(set, tmp, f)).append('\n');
-            ips.append("flush ").append(tmp).append('\n');
+            ips.append(create(set, tmp, f, members.get(set).size())).append('\n');
             for (String m : members.get(set)) {
                 ips.append("add ").append(tmp).append(' ').append(m).append(" comment \"").append(set.comment).append("\"\n");
             }
-            ips.append("swap ").append(tmp).append(' ').append(name).append('\n');
-            ips.append("destroy ").append(tmp).append('\n');
+            if (existing.contains(name)) {
+                ips.append("swap ").append(tmp).append(' ').append(name).append('\n');
+                ips.append("destroy ").append(tmp).append('\n');
+            } else {
+                ips.append("rename ").append(tmp).append(' ').append(name).append('\n');
+            }
         }
 
         String mark = "0x" + Integer.toHexString(1 << s.masqueradeBit());

@@ -97,7 +97,7 @@ class IpvsGoldenTest {
         IpvsDesired.Result r = IpvsDesired.of(snapshot(f, nodeIp), Set.of(f), "rr", Map.of(f, List.of(IpAddress.parse(nodeIp))));
         check(name + ".ipvs", ipvsadm(r.state()));
         IpvsRules.Rendered rules = IpvsRules.render(r.entries(), new IpvsRules.Settings(f, List.of(Cidr.parse(cidr)), masqueradeAll, 14,
-                IpvsRules.JUMPS));
+                IpvsRules.JUMPS), Set.of("KUBE-CLUSTER-IP", "KUBE-6-CLUSTER-IP"));
         check(name + ".ipset", rules.ipsets());
         check(name + ".iptables", rules.iptables());
     }
@@ -139,6 +139,14 @@ class IpvsGoldenTest {
         // IPv6 sets are KUBE-6-...
         assertThat(IpvsRules.ipsetDelta(Map.of(), after, IpFamily.IPV6)).contains("add KUBE-6-CLUSTER-IP 172.30.0.41,tcp:80 ",
                 "add KUBE-6-NODE-PORT-TCP 30080 ");
+    }
+
+    @Test
+    void aSetLargerThanKubeProxysDefaultGetsRoomForTwiceItsMembers() {
+        assertThat(IpvsRules.maxelem(0)).isEqualTo(65536);
+        assertThat(IpvsRules.maxelem(32768)).isEqualTo(65536);
+        assertThat(IpvsRules.maxelem(32769)).isEqualTo(131072);
+        assertThat(IpvsRules.maxelem(100_000)).isEqualTo(262144);
     }
 
     @Test
