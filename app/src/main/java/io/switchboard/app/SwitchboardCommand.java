@@ -65,6 +65,12 @@ public final class SwitchboardCommand implements Callable<Integer> {
     String ipvsMinSyncPeriod;
     @Option(names = "--ipvs-strict-arp", arity = "0..1", fallbackValue = "true", description = "set arp_ignore=1 and arp_announce=2")
     Boolean ipvsStrictArp;
+    @Option(names = "--ipvs-tcp-timeout", description = "IPVS timeout of idle TCP connections (0: leave the kernel's)")
+    String ipvsTcpTimeout;
+    @Option(names = "--ipvs-tcpfin-timeout", description = "IPVS timeout of TCP connections after a FIN (0: leave the kernel's)")
+    String ipvsTcpFinTimeout;
+    @Option(names = "--ipvs-udp-timeout", description = "IPVS timeout of UDP flows (0: leave the kernel's)")
+    String ipvsUdpTimeout;
     @Option(names = "--ipvs-exclude-cidrs", split = ",", description = "CIDRs IPVS cleanup must not touch")
     List<String> ipvsExcludeCidrs;
     @Option(names = "--nodeport-addresses", split = ",", description = "CIDRs or \"primary\": node addresses that accept NodePorts")
@@ -159,6 +165,9 @@ public final class SwitchboardCommand implements Callable<Integer> {
         m.put("ipvs.syncPeriod", duration("--ipvs-sync-period", ipvsSyncPeriod));
         m.put("ipvs.minSyncPeriod", duration("--ipvs-min-sync-period", ipvsMinSyncPeriod));
         m.put("ipvs.strictARP", ipvsStrictArp);
+        m.put("ipvs.tcpTimeout", duration("--ipvs-tcp-timeout", ipvsTcpTimeout));
+        m.put("ipvs.tcpFinTimeout", duration("--ipvs-tcpfin-timeout", ipvsTcpFinTimeout));
+        m.put("ipvs.udpTimeout", duration("--ipvs-udp-timeout", ipvsUdpTimeout));
         m.put("ipvs.excludeCIDRs", ipvsExcludeCidrs == null ? null : List.copyOf(ipvsExcludeCidrs));
         m.put("nodePortAddresses", nodePortAddresses == null ? null : List.copyOf(nodePortAddresses));
         m.put("metricsBindAddress", metricsBindAddress);

@@ -368,7 +368,7 @@ abstract class ConformanceSuite {
     }
 
     /** One EndpointSlice per family with the pods' addresses ({@code pod -> node}). */
-    private void slice(String svc, String proto, int port, Map<String, String> podToNode) {
+    protected void slice(String svc, String proto, int port, Map<String, String> podToNode) {
         for (Fam f : Fam.values()) {
             List<Endpoint> eps = new ArrayList<>();
             podToNode.forEach((pod, node) -> eps.add(new EndpointBuilder()
@@ -1071,6 +1071,11 @@ abstract class ConformanceSuite {
     /** The node namespace the proxy runs in. */
     protected String clusterNode() {
         return cluster.node();
+    }
+
+    /** The test cluster (pods' namespaces and addresses). */
+    protected TestCluster testCluster() {
+        return cluster;
     }
 
     private <T> T inNode(java.util.concurrent.Callable<T> call) {

@@ -34,6 +34,50 @@ class IpvsConformanceTest extends ConformanceSuite {
     }
 
     @Override
+    protected List<String> extraArgs() {
+        // the suite's sync periods (it sets the iptables ones) and a short FIN timeout, so a closed
+        // connection leaves IPVS's table (and a draining real server can go) within seconds
+        return List.of("--ipvs-sync-period", "3s", "--ipvs-min-sync-period", "100ms", "--ipvs-tcpfin-timeout", "2s");
+    }
+
+    /**
+     * Graceful termination: a removed endpoint with an open connection stays at weight 0 (that
+     * connection goes on, new ones go elsewhere) and is deleted once the connection is gone.
+     */
+    @org.junit.jupiter.api.Test
+    @org.junit.jupiter.api.Order(9)
+    void aRemovedEndpointDrainsItsOpenConnectionAtWeightZeroThenGoes() throws Exception {
+        io.switchboard.testkit.TestCluster c = testCluster();
+        String node = clusterNode();
+        java.net.Socket s = io.switchboard.testkit.Echo.tcpConnect(c.podNs("client"), vip(Fam.V4, "web"), 80, 5000);
+        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                java.nio.charset.StandardCharsets.UTF_8));
+        String pod = in.readLine();
+        assertThat(pod).startsWith("web-");
+        Map<String, String> all = Map.of("web-a", "node", "web-b", "node", "web-c", "node", "web-d", "node2");
+        Map<String, String> rest = new java.util.HashMap<>(all);
+        rest.remove(pod);
+        slice("web", "TCP", 8080, rest);
+        String rs = java.util.regex.Pattern.quote(c.podIp(pod) + ":8080");
+        String block = "TCP  10\\.96\\.0\\.10:80 rr\\n(  -> .*\\n)*";
+        await("weight 0 with its connection", scaled(java.time.Duration.ofSeconds(5)),
+                () -> java.util.regex.Pattern.compile(block + "  -> " + rs + " +Masq +0 +1 ").matcher(ipvsadm(node)).find());
+        // the open connection goes on; new ones avoid the endpoint
+        s.getOutputStream().write("ping\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(in.readLine()).isEqualTo(pod + " ping");
+        for (int i = 0; i < 10; i++) {
+            assertThat(io.switchboard.testkit.Echo.tcpHello(c.podNs("client"), vip(Fam.V4, "web"), 80, 2000)).isNotEqualTo(pod);
+        }
+        s.close();
+        // once IPVS forgets the closed connection (FIN timeout 2 s), a full sync deletes the real server
+        await("the drained real server deleted", scaled(java.time.Duration.ofSeconds(15)),
+                () -> !java.util.regex.Pattern.compile(block + "  -> " + rs + " ").matcher(ipvsadm(node)).find());
+        slice("web", "TCP", 8080, all);
+        await("back to four", scaled(java.time.Duration.ofSeconds(5)), () -> java.util.regex.Pattern.compile(
+                "TCP  10\\.96\\.0\\.10:80 rr\\n(  -> .*Masq +1 .*\\n){4}").matcher(ipvsadm(node)).find());
+    }
+
+    @Override
     protected Set<Difference> differences() {
         // no usable endpoint (external policy Local, none here): the node port's virtual server has no
         // real server, so the node itself answers the SYN with a reset

@@ -28,7 +28,8 @@ public final class IpvsRules {
     public static final String FORWARD = "KUBE-FORWARD";
     /** Every chain of this mode, per table. */
     public static final List<String> NAT_CHAINS = List.of(SERVICES, POSTROUTING, MARK_MASQ, NODE_PORT, LOAD_BALANCER);
-    public static final List<String> FILTER_CHAINS = List.of(FORWARD);
+    public static final String FIREWALL = "KUBE-PROXY-FIREWALL";
+    public static final List<String> FILTER_CHAINS = List.of(FORWARD, FIREWALL);
 
     /** One ipset: its kube-proxy name (IPv4 spelling), type and a description. */
     public enum Set {
@@ -38,7 +39,10 @@ public final class IpvsRules {
         LOAD_BALANCER_IP("KUBE-LOAD-BALANCER", "hash:ip,port", "Kubernetes service lb portal"),
         NODE_PORT_TCP("KUBE-NODE-PORT-TCP", "bitmap:port", "Kubernetes nodeport TCP port for masquerade purpose"),
         NODE_PORT_UDP("KUBE-NODE-PORT-UDP", "bitmap:port", "Kubernetes nodeport UDP port for masquerade purpose"),
-        NODE_PORT_SCTP("KUBE-NODE-PORT-SCTP-HASH", "hash:ip,port", "Kubernetes nodeport SCTP port for masquerade purpose with type 'hash ip:port'");
+        NODE_PORT_SCTP("KUBE-NODE-PORT-SCTP-HASH", "hash:ip,port", "Kubernetes nodeport SCTP port for masquerade purpose with type 'hash ip:port'"),
+        LOAD_BALANCER_FW("KUBE-LOAD-BALANCER-FW", "hash:ip,port", "Kubernetes service load balancer ip + port for load balancer with sourceRange"),
+        LOAD_BALANCER_SOURCE_CIDR("KUBE-LOAD-BALANCER-SOURCE-CIDR", "hash:ip,port,net",
+                "Kubernetes service load balancer ip + port + source cidr for packet filter purpose");
 
         final String v4Name;
         final String type;
@@ -80,7 +84,8 @@ public final class IpvsRules {
             new Jump("nat", "PREROUTING", "-m comment --comment \"kubernetes service portals\" -j " + SERVICES, true),
             new Jump("nat", "OUTPUT", "-m comment --comment \"kubernetes service portals\" -j " + SERVICES, true),
             new Jump("nat", "POSTROUTING", "-m comment --comment \"kubernetes postrouting rules\" -j " + POSTROUTING, true),
-            new Jump("filter", "FORWARD", "-m comment --comment \"kubernetes forwarding rules\" -j " + FORWARD, true));
+            new Jump("filter", "FORWARD", "-m comment --comment \"kubernetes forwarding rules\" -j " + FORWARD, true),
+            new Jump("filter", "INPUT", "-m comment --comment \"kubernetes load balancer firewall\" -j " + FIREWALL, true));
 
     private IpvsRules() {
     }
@@ -116,7 +121,20 @@ public final class IpvsRules {
                     }
                 }
                 case EXTERNAL_IP -> m.get(Set.EXTERNAL_IP).add(ipPort(e.key().address(), proto, e.key().port()));
-                case LOAD_BALANCER -> m.get(Set.LOAD_BALANCER_IP).add(ipPort(e.key().address(), proto, e.key().port()));
+                case LOAD_BALANCER -> {
+                    String lb = ipPort(e.key().address(), proto, e.key().port());
+                    m.get(Set.LOAD_BALANCER_IP).add(lb);
+                    boolean ranges = false;
+                    for (io.switchboard.core.model.Cidr c : e.service().loadBalancerSourceRanges()) {
+                        if (c.family() == family) {
+                            m.get(Set.LOAD_BALANCER_SOURCE_CIDR).add(lb + "," + c);
+                            ranges = true;
+                        }
+                    }
+                    if (ranges) {
+                        m.get(Set.LOAD_BALANCER_FW).add(lb);
+                    }
+                }
                 case NODE_PORT -> {
                     if (proto == VirtualServer.TCP) {
                         m.get(Set.NODE_PORT_TCP).add(Integer.toString(e.key().port()));
@@ -249,6 +267,7 @@ public final class IpvsRules {
         List<String> filter = new ArrayList<>();
         filter.add("*filter");
         filter.add(":" + FORWARD + " - [0:0]");
+        filter.add(":" + FIREWALL + " - [0:0]");
         for (Jump j : s.missingJumps()) {
             if (j.table().equals("filter")) {
                 filter.add(j.line());
@@ -256,6 +275,11 @@ public final class IpvsRules {
         }
         filter.add("-A " + FORWARD + " -m comment --comment \"kubernetes forwarding rules\" -m mark --mark " + mark + "/" + mark + " -j ACCEPT");
         filter.add("-A " + FORWARD + " -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+        // loadBalancerSourceRanges: a new connection to such a load-balancer IP and port from outside
+        // its ranges is dropped before IPVS sees it (filter INPUT runs before IPVS's LOCAL_IN hook)
+        filter.add("-A " + FIREWALL + " -m comment --comment \"" + Set.LOAD_BALANCER_FW.comment + "\" -m set --match-set "
+                + Set.LOAD_BALANCER_FW.name(f) + " dst,dst -m set ! --match-set " + Set.LOAD_BALANCER_SOURCE_CIDR.name(f)
+                + " dst,dst,src -m conntrack --ctstate NEW -j DROP");
         filter.add("COMMIT");
         StringBuilder ipt = new StringBuilder();
         for (String l : nat) {

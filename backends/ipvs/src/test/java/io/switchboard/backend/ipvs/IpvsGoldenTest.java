@@ -115,6 +115,9 @@ class IpvsGoldenTest {
                 .svc("ns5/svc5", "p80", Protocol.TCP, 80, "172.30.0.45", b -> b.sessionAffinity(SessionAffinity.clientIp(10800)))
                 .eps("ns5/svc5", "p80", Protocol.TCP, 80, "10.180.0.3", "10.180.0.4")
                 .svc("ns6/svc6", "p80", Protocol.TCP, 80, "172.30.0.46", b -> { })
+                .svc("ns7/svc7", "p80", Protocol.TCP, 80, "172.30.0.47", b -> b.loadBalancerIps(ips("5.6.7.8"))
+                        .loadBalancerSourceRanges(List.of(Cidr.parse("203.0.113.0/25"), Cidr.parse("198.51.100.0/24"))))
+                .eps("ns7/svc7", "p80", Protocol.TCP, 80, "10.180.0.7")
                 .svc("kube-system/kube-dns", "dns", Protocol.UDP, 53, "172.30.0.10", b -> b.nodePort(30053))
                 .eps("kube-system/kube-dns", "dns", Protocol.UDP, 5353, "10.180.0.9", "10.180.0.10");
         golden("overall", IpFamily.IPV4, "192.168.0.2", "10.180.0.0/16", false);

@@ -114,6 +114,35 @@ class IpvsKernelTest {
         assertThat(ipvs.services()).isEmpty();
     }
 
+    /** Every golden ipset and rules file loads into a real kernel: the sets and chains it names exist after. */
+    @Test
+    void theGoldenSetsAndRulesLoadIntoTheKernel() throws Exception {
+        for (String scenario : List.of("overall", "ipv6")) {
+            boolean v6 = scenario.equals("ipv6");
+            // the golden input swaps the cluster-IP set with a live one (IpvsGoldenTest renders it as existing)
+            Netns.exec(NS, "ipset", "create", v6 ? "KUBE-6-CLUSTER-IP" : "KUBE-CLUSTER-IP", "hash:ip,port", "family", v6 ? "inet6" : "inet");
+            io.switchboard.netfilter.CommandRunner.Result sets = Netns.runner(NS).run(List.of("ipset", "restore"),
+                    resource("golden/" + scenario + ".ipset"), java.time.Duration.ofSeconds(60));
+            assertThat(sets.ok()).as(scenario + " ipset restore: " + sets.stderr()).isTrue();
+            io.switchboard.netfilter.CommandRunner.Result rules = Netns.runner(NS).run(
+                    List.of(v6 ? "ip6tables-restore" : "iptables-restore", "--noflush"), resource("golden/" + scenario + ".iptables"),
+                    java.time.Duration.ofSeconds(60));
+            assertThat(rules.ok()).as(scenario + " restore: " + rules.stderr()).isTrue();
+        }
+        assertThat(Netns.exec(NS, "ipset", "list", "KUBE-LOAD-BALANCER-SOURCE-CIDR")).contains("5.6.7.8,tcp:80,203.0.113.0/25");
+        assertThat(Netns.exec(NS, "ipset", "list", "KUBE-6-CLUSTER-IP")).contains("fd00:172:30::41,tcp:80");
+        assertThat(Netns.exec(NS, "iptables-save", "-t", "filter")).contains("-A INPUT -m comment --comment \"kubernetes load balancer firewall\" -j KUBE-PROXY-FIREWALL");
+        assertThat(Netns.exec(NS, "ip6tables-save", "-t", "nat")).contains("-A KUBE-SERVICES -m set --match-set KUBE-6-CLUSTER-IP dst,dst -j ACCEPT");
+        assertThat(Netns.exec(NS, "ipset", "list", "-n")).doesNotContain("KUBE-SWITCHBOARD-SWAP");
+    }
+
+    private static String resource(String name) throws java.io.IOException {
+        try (var in = IpvsKernelTest.class.getClassLoader().getResourceAsStream(name)) {
+            assertThat(in).as(name).isNotNull();
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
     @Test
     void ipv6ServicesRoundTrip() throws Exception {
         VirtualServer v6 = new VirtualServer(IpAddress.parse("fd00:96::a"), VirtualServer.TCP, 443, "rr", false, 0);
