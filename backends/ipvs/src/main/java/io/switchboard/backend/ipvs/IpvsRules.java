@@ -31,6 +31,9 @@ public final class IpvsRules {
     public static final String FIREWALL = "KUBE-PROXY-FIREWALL";
     public static final List<String> FILTER_CHAINS = List.of(FORWARD, FIREWALL);
 
+    /** ipset's longest set name (IPSET_MAXNAMELEN 32, with the terminating NUL). */
+    static final int MAX_NAME = 31;
+
     /** One ipset: its kube-proxy name (IPv4 spelling), type and a description. */
     public enum Set {
         CLUSTER_IP("KUBE-CLUSTER-IP", "hash:ip,port", "Kubernetes service cluster ip + port for masquerade purpose"),
@@ -54,9 +57,13 @@ public final class IpvsRules {
             this.comment = comment;
         }
 
-        /** kube-proxy's name in a family: IPv6 sets are {@code KUBE-6-...}. */
+        /**
+         * kube-proxy's name in a family: IPv6 sets are {@code KUBE-6-...}, cut to the 31 characters
+         * ipset allows ({@code KUBE-6-LOAD-BALANCER-SOURCE-CID}).
+         */
         public String name(IpFamily f) {
-            return f == IpFamily.IPV4 ? v4Name : "KUBE-6-" + v4Name.substring("KUBE-".length());
+            String n = f == IpFamily.IPV4 ? v4Name : "KUBE-6-" + v4Name.substring("KUBE-".length());
+            return n.length() > MAX_NAME ? n.substring(0, MAX_NAME) : n;
         }
     }
 

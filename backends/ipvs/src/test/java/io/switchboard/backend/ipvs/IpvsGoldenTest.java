@@ -145,6 +145,17 @@ class IpvsGoldenTest {
     }
 
     @Test
+    void setNamesFitIpsetsLimit() {
+        for (IpvsRules.Set set : IpvsRules.Set.values()) {
+            for (IpFamily f : IpFamily.values()) {
+                assertThat(set.name(f).length()).as(set.name(f)).isLessThanOrEqualTo(31);
+            }
+        }
+        assertThat(IpvsRules.Set.LOAD_BALANCER_SOURCE_CIDR.name(IpFamily.IPV6)).isEqualTo("KUBE-6-LOAD-BALANCER-SOURCE-CID");
+        assertThat(IpvsRules.scratch(IpFamily.IPV6).length()).isLessThanOrEqualTo(31);
+    }
+
+    @Test
     void aSetLargerThanKubeProxysDefaultGetsRoomForTwiceItsMembers() {
         assertThat(IpvsRules.maxelem(0)).isEqualTo(65536);
         assertThat(IpvsRules.maxelem(32768)).isEqualTo(65536);
