@@ -426,13 +426,16 @@ public final class IpvsBackend implements ProxyBackend {
             }
             IpvsPlanner.Ownership own = new IpvsPlanner.Ownership(localAddresses(), IpvsPlanner.Ownership.DEFAULT_LOW,
                     IpvsPlanner.Ownership.DEFAULT_HIGH, ctx.config().ipvs().excludeCidrs());
-            int deleted = 0;
+            List<IpvsOp> deletes = new ArrayList<>();
             for (VirtualServer vs : ipvs.services()) {
                 if (own.owns(vs.key(), bound)) {
-                    ipvs.deleteService(vs.key());
-                    deleted++;
+                    deletes.add(new IpvsOp.DeleteService(vs.key()));
                 }
             }
+            Map<Integer, IOException> failed = ipvs.applyAll(deletes);
+            failed.values().stream().findFirst().ifPresent(e -> problems.add("IPVS: " + failed.size() + " deletes failed, first: "
+                    + e.getMessage()));
+            int deleted = deletes.size() - failed.size();
             if (links.delete(DUMMY)) {
                 LOG.info("cleanup: deleted {} IPVS virtual servers and the {} link", deleted, DUMMY);
             }
