@@ -175,7 +175,7 @@ public final class IpvsBackend implements ProxyBackend {
                 IpvsPlanner.Ownership.DEFAULT_HIGH, ctx.config().ipvs().excludeCidrs());
         IpvsState current;
         try {
-            current = full ? readKernel(index, own, want.state(), families) : refreshDraining(applied);
+            current = full ? readKernel(index, own, want.state(), families) : refresh(applied, toRefresh(applied, want.state()));
         } catch (IOException e) {
             applied = null;
             throw new SyncException("cannot read the IPVS table back: " + e.getMessage(), e);
@@ -284,14 +284,35 @@ public final class IpvsBackend implements ProxyBackend {
         return new IpvsState(services, dests, bound);
     }
 
-    /** The last applied state, with fresh connection counts for the real servers being drained. */
-    private IpvsState refreshDraining(IpvsState last) throws IOException {
-        if (draining.isEmpty()) {
+    /**
+     * The virtual servers whose real servers need their live connection counts: those being drained,
+     * and those about to lose a real server (the counts decide between weight 0 and deletion; what was
+     * applied last only knows the weights).
+     */
+    private Set<VirtualServer.Key> toRefresh(IpvsState last, IpvsState want) {
+        Set<VirtualServer.Key> out = new HashSet<>();
+        draining.keySet().forEach(d -> out.add(d.service()));
+        for (Map.Entry<VirtualServer.Key, SortedMap<RealServer.Key, RealServer>> e : last.destinations().entrySet()) {
+            if (out.contains(e.getKey()) || !want.services().containsKey(e.getKey())) {
+                continue;
+            }
+            SortedMap<RealServer.Key, RealServer> wanted = want.destinationsOf(e.getKey());
+            for (RealServer.Key k : e.getValue().keySet()) {
+                if (!wanted.containsKey(k)) {
+                    out.add(e.getKey());
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The last applied state with the kernel's real servers (and their connection counts) for some virtual servers. */
+    private IpvsState refresh(IpvsState last, Set<VirtualServer.Key> services) throws IOException {
+        if (services.isEmpty()) {
             return last;
         }
         Map<VirtualServer.Key, SortedMap<RealServer.Key, RealServer>> dests = new LinkedHashMap<>(last.destinations());
-        Set<VirtualServer.Key> services = new HashSet<>();
-        draining.keySet().forEach(d -> services.add(d.service()));
         for (VirtualServer.Key k : services) {
             if (!last.services().containsKey(k)) {
                 continue;
