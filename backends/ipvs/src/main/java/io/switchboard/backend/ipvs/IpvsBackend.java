@@ -40,7 +40,8 @@ import java.util.TreeSet;
  * <p>
  * The kernel's table is read back at the first sync and at every full sync (so drift is repaired);
  * between them the backend diffs against what it last applied, and reads back only the real servers
- * it is draining (their connection counts decide when they go).
+ * of virtual servers that are draining one or about to lose one (their connection counts decide
+ * between weight 0 and deletion).
  */
 public final class IpvsBackend implements ProxyBackend {
     private static final Logger LOG = LoggerFactory.getLogger(IpvsBackend.class);

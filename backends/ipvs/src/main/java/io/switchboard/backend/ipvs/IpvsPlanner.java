@@ -99,7 +99,9 @@ public final class IpvsPlanner {
                 }
                 Draining d = new Draining(vs.key(), g.key());
                 Instant since = draining.getOrDefault(d, now);
-                boolean drained = g.activeConnections() + g.inactiveConnections() == 0;
+                // UDP has no connection to finish: as kube-proxy does, its real server goes at once and
+                // IPVS moves its flows at their next packet (expire_nodest_conn)
+                boolean drained = vs.protocol() == VirtualServer.UDP || g.activeConnections() + g.inactiveConnections() == 0;
                 if (g.weight() != 0 && !drained) {
                     takeaways.add(new IpvsOp.UpdateDestination(vs.key(), new RealServer(g.address(), g.port(), 0)));
                     stillDraining.put(d, since);

@@ -118,6 +118,14 @@ class IpvsPlannerTest {
     }
 
     @Test
+    void aUdpRealServerGoesAtOnceEvenWithFlows() {
+        VirtualServer dns = new VirtualServer(VIP, VirtualServer.UDP, 53, "rr", false, 0);
+        IpvsState desired = state(Set.of(VIP), dns, rs("10.244.1.5", 1, 0, 0));
+        IpvsState kernel = state(Set.of(VIP), dns, rs("10.244.1.5", 1, 0, 3), rs("10.244.2.7", 1, 0, 5));
+        assertThat(plan(desired, kernel).ops()).containsExactly(new IpvsOp.DeleteDestination(dns.key(), rs("10.244.2.7", 0, 0, 0).key()));
+    }
+
+    @Test
     void anEndpointThatComesBackWhileDrainingGetsItsWeightBack() {
         VirtualServer web = vs(VIP, 80, "rr", 0);
         IpvsState desired = state(Set.of(VIP), web, rs("10.244.2.7", 1, 0, 0));
