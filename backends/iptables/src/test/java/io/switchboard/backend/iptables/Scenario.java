@@ -269,6 +269,58 @@ final class Scenario {
         return ProxySnapshot.build(services.servicePorts(), endpoints.endpoints(), node, families(), changed, false, null);
     }
 
+    /**
+     * The configuration a real proxy would need to render this scenario: the detector as a
+     * detect-local mode, the NodePort addresses as {@code primary} (the tests' JVM does not own the
+     * scenario's node address, so a CIDR would select nothing), masquerading and localhost
+     * NodePorts. Another mode's test runs its own backend with it (the large-cluster threshold has
+     * no setting; it changes comments, not where packets go).
+     */
+    io.switchboard.core.config.ProxyConfig config() {
+        List<Cidr> clusterCidrs = new ArrayList<>();
+        var mode = io.switchboard.core.config.ProxyConfig.DetectLocalMode.CLUSTER_CIDR;
+        String bridge = "";
+        String prefix = "";
+        for (LocalDetector d : detector6 == null ? List.of(detector) : List.of(detector, detector6)) {
+            List<String> t = d.ifLocal();
+            if (t.isEmpty()) {
+                continue;
+            }
+            if (t.get(0).equals("-s")) {
+                clusterCidrs.add(Cidr.parse(t.get(1)));
+            } else if (t.get(1).endsWith("+")) {
+                mode = io.switchboard.core.config.ProxyConfig.DetectLocalMode.INTERFACE_NAME_PREFIX;
+                prefix = t.get(1).substring(0, t.get(1).length() - 1);
+            } else {
+                mode = io.switchboard.core.config.ProxyConfig.DetectLocalMode.BRIDGE_INTERFACE;
+                bridge = t.get(1);
+            }
+        }
+        List<String> nodePortAddresses = new ArrayList<>();
+        if (!nodePortAll) {
+            for (IpFamily f : families()) {
+                List<IpAddress> own = node.addresses().stream().filter(a -> a.family() == f).limit(1).toList();
+                List<IpAddress> wanted = nodePortIps.stream().filter(a -> a.family() == f).toList();
+                if (!own.equals(wanted)) {
+                    throw new IllegalStateException(name + ": only the node's primary address can be a NodePort address here");
+                }
+            }
+            nodePortAddresses.add("primary");
+        }
+        java.time.Duration sync = java.time.Duration.ofSeconds(30);
+        java.time.Duration minSync = java.time.Duration.ofSeconds(1);
+        return new io.switchboard.core.config.ProxyConfig("iptables",
+                new io.switchboard.core.config.ProxyConfig.ClientConnection("", "", "application/json", 5, 10), NODE,
+                "0.0.0.0", "", "", clusterCidrs, mode, new io.switchboard.core.config.ProxyConfig.DetectLocal(bridge, prefix),
+                nodePortAddresses,
+                new io.switchboard.core.config.ProxyConfig.Iptables(masqueradeBit, masqueradeAll, localhostNodePorts, sync, minSync),
+                new io.switchboard.core.config.ProxyConfig.Ipvs("rr", List.of(), false, java.time.Duration.ZERO, java.time.Duration.ZERO,
+                        java.time.Duration.ZERO, sync, java.time.Duration.ZERO),
+                new io.switchboard.core.config.ProxyConfig.Nftables(masqueradeBit, masqueradeAll, sync, minSync),
+                new io.switchboard.core.config.ProxyConfig.Conntrack(null, null, null, null, null, null),
+                java.time.Duration.ofMinutes(15), -999, Map.of(), new io.switchboard.core.config.ProxyConfig.Logging(0, "text"));
+    }
+
     RenderSettings settings(Set<String> existingChains, List<JumpRule> missingJumps) {
         return settings(family, existingChains, missingJumps);
     }
