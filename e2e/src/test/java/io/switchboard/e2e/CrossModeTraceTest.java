@@ -1,7 +1,6 @@
 package io.switchboard.e2e;
 
 import io.switchboard.backend.iptables.GoldenScenarios;
-import io.switchboard.netfilter.Iptables;
 import io.switchboard.backend.iptables.IptablesBackend;
 import io.switchboard.backend.nftables.NetlinkNft;
 import io.switchboard.backend.nftables.NftablesBackend;
@@ -11,6 +10,7 @@ import io.switchboard.core.health.ProxyHealth;
 import io.switchboard.core.metrics.ProxyMetrics;
 import io.switchboard.core.model.IpFamily;
 import io.switchboard.core.model.ServicePort;
+import io.switchboard.netfilter.Iptables;
 import io.switchboard.netfilter.trace.NftTable;
 import io.switchboard.netfilter.trace.NftTracer;
 import io.switchboard.netfilter.trace.PacketTracer;
@@ -30,8 +30,6 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -118,9 +116,7 @@ class CrossModeTraceTest {
     }
 
     private static String outcomes(Tracer t, Packet p) {
-        Set<PacketTracer.Outcome> out = new TreeSet<>();
-        t.explain(p).forEach(path -> out.add(path.outcome()));
-        return out.stream().map(Object::toString).collect(Collectors.joining(" | "));
+        return t.trace(p).stream().map(Object::toString).collect(Collectors.joining(" | "));
     }
 
     private static BackendContext context(GoldenScenarios.Case c) {

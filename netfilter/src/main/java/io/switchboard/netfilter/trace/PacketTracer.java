@@ -7,7 +7,6 @@ import io.switchboard.core.model.IpFamily;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Follows a packet through parsed rules the way the kernel would for a new connection: nat
@@ -60,15 +59,6 @@ public final class PacketTracer implements Tracer {
                 default -> verdict;
             };
         }
-    }
-
-    /** Every outcome the packet can have, sorted. */
-    public Set<Outcome> trace(Packet p) {
-        Set<Outcome> out = new TreeSet<>();
-        for (Path path : explain(p)) {
-            out.add(path.outcome());
-        }
-        return out;
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.switchboard.backend.iptables;
 
+import io.switchboard.core.config.ProxyConfig;
 import io.switchboard.core.model.Cidr;
 import io.switchboard.core.model.EndpointSliceInfo;
 import io.switchboard.core.model.IpAddress;
@@ -15,6 +16,7 @@ import io.switchboard.core.track.EndpointsChangeTracker;
 import io.switchboard.core.track.ServiceChangeTracker;
 import io.switchboard.netfilter.trace.PacketTracer;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashSet;
@@ -276,9 +278,9 @@ final class Scenario {
      * NodePorts. Another mode's test runs its own backend with it (the large-cluster threshold has
      * no setting; it changes comments, not where packets go).
      */
-    io.switchboard.core.config.ProxyConfig config() {
+    ProxyConfig config() {
         List<Cidr> clusterCidrs = new ArrayList<>();
-        var mode = io.switchboard.core.config.ProxyConfig.DetectLocalMode.CLUSTER_CIDR;
+        var mode = ProxyConfig.DetectLocalMode.CLUSTER_CIDR;
         String bridge = "";
         String prefix = "";
         for (LocalDetector d : detector6 == null ? List.of(detector) : List.of(detector, detector6)) {
@@ -289,10 +291,10 @@ final class Scenario {
             if (t.get(0).equals("-s")) {
                 clusterCidrs.add(Cidr.parse(t.get(1)));
             } else if (t.get(1).endsWith("+")) {
-                mode = io.switchboard.core.config.ProxyConfig.DetectLocalMode.INTERFACE_NAME_PREFIX;
+                mode = ProxyConfig.DetectLocalMode.INTERFACE_NAME_PREFIX;
                 prefix = t.get(1).substring(0, t.get(1).length() - 1);
             } else {
-                mode = io.switchboard.core.config.ProxyConfig.DetectLocalMode.BRIDGE_INTERFACE;
+                mode = ProxyConfig.DetectLocalMode.BRIDGE_INTERFACE;
                 bridge = t.get(1);
             }
         }
@@ -307,18 +309,18 @@ final class Scenario {
             }
             nodePortAddresses.add("primary");
         }
-        java.time.Duration sync = java.time.Duration.ofSeconds(30);
-        java.time.Duration minSync = java.time.Duration.ofSeconds(1);
-        return new io.switchboard.core.config.ProxyConfig("iptables",
-                new io.switchboard.core.config.ProxyConfig.ClientConnection("", "", "application/json", 5, 10), NODE,
-                "0.0.0.0", "", "", clusterCidrs, mode, new io.switchboard.core.config.ProxyConfig.DetectLocal(bridge, prefix),
+        Duration sync = Duration.ofSeconds(30);
+        Duration minSync = Duration.ofSeconds(1);
+        return new ProxyConfig("iptables",
+                new ProxyConfig.ClientConnection("", "", "application/json", 5, 10), NODE,
+                "0.0.0.0", "", "", clusterCidrs, mode, new ProxyConfig.DetectLocal(bridge, prefix),
                 nodePortAddresses,
-                new io.switchboard.core.config.ProxyConfig.Iptables(masqueradeBit, masqueradeAll, localhostNodePorts, sync, minSync),
-                new io.switchboard.core.config.ProxyConfig.Ipvs("rr", List.of(), false, java.time.Duration.ZERO, java.time.Duration.ZERO,
-                        java.time.Duration.ZERO, sync, java.time.Duration.ZERO),
-                new io.switchboard.core.config.ProxyConfig.Nftables(masqueradeBit, masqueradeAll, sync, minSync),
-                new io.switchboard.core.config.ProxyConfig.Conntrack(null, null, null, null, null, null),
-                java.time.Duration.ofMinutes(15), -999, Map.of(), new io.switchboard.core.config.ProxyConfig.Logging(0, "text"));
+                new ProxyConfig.Iptables(masqueradeBit, masqueradeAll, localhostNodePorts, sync, minSync),
+                new ProxyConfig.Ipvs("rr", List.of(), false, Duration.ZERO, Duration.ZERO,
+                        Duration.ZERO, sync, Duration.ZERO),
+                new ProxyConfig.Nftables(masqueradeBit, masqueradeAll, sync, minSync),
+                new ProxyConfig.Conntrack(null, null, null, null, null, null),
+                Duration.ofMinutes(15), -999, Map.of(), new ProxyConfig.Logging(0, "text"));
     }
 
     RenderSettings settings(Set<String> existingChains, List<JumpRule> missingJumps) {
