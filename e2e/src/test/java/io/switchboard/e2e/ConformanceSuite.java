@@ -137,7 +137,13 @@ abstract class ConformanceSuite {
          * UDP flows are IPVS connections: the kernel expires those of a removed real server at their
          * next packet ({@code expire_nodest_conn}), so no conntrack entry needs deleting
          */
-        UDP_FLOWS_ARE_IPVS_CONNECTIONS
+        UDP_FLOWS_ARE_IPVS_CONNECTIONS,
+        /**
+         * a new connection to a cluster IP on a port no service serves is refused at once (the
+         * nftables mode's {@code cluster-ips} check, the ipvs mode's {@code KUBE-IPVS-FILTER}); the
+         * other modes leave such a packet alone, so it goes unanswered
+         */
+        UNSERVED_CLUSTER_IP_PORTS_REFUSED
     }
 
     /** This mode's documented differences. */
@@ -496,6 +502,25 @@ abstract class ConformanceSuite {
         // the answer to the retransmitted SYN, 1 s later (measured with plain ip6tables, no proxy)
         assertThat(ms).isLessThan((f == Fam.V4 ? 1000 : 2000) * SLOW);
         assertThat(Echo.tcpHello(cluster.node(), vip(f, "empty"), 80, 3000)).isEqualTo("REFUSED");
+    }
+
+    /**
+     * A host-network process listening on every address of the node is not reachable through a
+     * cluster IP at its port (kubernetes#72236: in the ipvs mode every service address is local, on
+     * kube-ipvs0, so without KUBE-IPVS-FILTER it would answer there).
+     */
+    @ParameterizedTest
+    @EnumSource(Fam.class)
+    @Order(5)
+    void aNodeProcessIsNotReachableThroughAClusterIp(Fam f) {
+        try (Echo.Server host = Echo.tcp(cluster.node(), "::", 9999, "node-listener")) {
+            String client = cluster.podNs("client");
+            assertThat(Echo.tcpHello(client, nodeIp(f), 9999, (int) (3000 * SLOW))).isEqualTo("node-listener");
+            String r = Echo.tcpHello(client, vip(f, "web"), 9999, (int) (3000 * SLOW));
+            assertThat(r).isEqualTo(differs(Difference.UNSERVED_CLUSTER_IP_PORTS_REFUSED) ? "REFUSED" : "TIMEOUT");
+            // the port the service serves is unaffected
+            assertThat(Echo.tcpHello(client, vip(f, "web"), 80, (int) (3000 * SLOW))).startsWith("web-");
+        }
     }
 
     @ParameterizedTest

@@ -81,7 +81,8 @@ class IpvsConformanceTest extends ConformanceSuite {
     protected Set<Difference> differences() {
         // no usable endpoint (external policy Local, none here): the node port's virtual server has no
         // real server, so the node itself answers the SYN with a reset
-        return Set.of(Difference.NO_CANARY, Difference.UDP_FLOWS_ARE_IPVS_CONNECTIONS, Difference.NO_LOCAL_ENDPOINT_RESETS);
+        return Set.of(Difference.NO_CANARY, Difference.UDP_FLOWS_ARE_IPVS_CONNECTIONS, Difference.NO_LOCAL_ENDPOINT_RESETS,
+                Difference.UNSERVED_CLUSTER_IP_PORTS_REFUSED);
     }
 
     @Override

@@ -29,7 +29,12 @@ public final class IpvsRules {
     /** Every chain of this mode, per table. */
     public static final List<String> NAT_CHAINS = List.of(SERVICES, POSTROUTING, MARK_MASQ, NODE_PORT, LOAD_BALANCER);
     public static final String FIREWALL = "KUBE-PROXY-FIREWALL";
-    public static final List<String> FILTER_CHAINS = List.of(FORWARD, FIREWALL);
+    public static final String SOURCE_RANGES_FIREWALL = "KUBE-SOURCE-RANGES-FIREWALL";
+    /** Filters new connections to addresses on kube-ipvs0 that no service port serves (kubernetes#72236). */
+    public static final String IPVS_FILTER = "KUBE-IPVS-FILTER";
+    /** Filter KUBE-NODE-PORT (same name as the nat chain): lets health-check node ports in. */
+    public static final String HEALTH_CHECK = NODE_PORT;
+    public static final List<String> FILTER_CHAINS = List.of(FORWARD, HEALTH_CHECK, FIREWALL, SOURCE_RANGES_FIREWALL, IPVS_FILTER);
 
     /** ipset's longest set name (IPSET_MAXNAMELEN 32, with the terminating NUL). */
     static final int MAX_NAME = 31;
@@ -45,7 +50,9 @@ public final class IpvsRules {
         NODE_PORT_SCTP("KUBE-NODE-PORT-SCTP-HASH", "hash:ip,port", "Kubernetes nodeport SCTP port for masquerade purpose with type 'hash ip:port'"),
         LOAD_BALANCER_FW("KUBE-LOAD-BALANCER-FW", "hash:ip,port", "Kubernetes service load balancer ip + port for load balancer with sourceRange"),
         LOAD_BALANCER_SOURCE_CIDR("KUBE-LOAD-BALANCER-SOURCE-CIDR", "hash:ip,port,net",
-                "Kubernetes service load balancer ip + port + source cidr for packet filter purpose");
+                "Kubernetes service load balancer ip + port + source cidr for packet filter purpose"),
+        HEALTH_CHECK_NODE_PORT("KUBE-HEALTH-CHECK-NODE-PORT", "bitmap:port", "Kubernetes health check node port"),
+        IPVS_IPS("KUBE-IPVS-IPS", "hash:ip", "Addresses on the ipvs interface");
 
         final String v4Name;
         final String type;
@@ -86,13 +93,20 @@ public final class IpvsRules {
         }
     }
 
-    /** The jumps into this mode's chains, inserted first (as kube-proxy prepends them). */
+    /**
+     * The jumps into this mode's chains, each inserted first, in kube-proxy's order (so the built-in
+     * chains end up as under kube-proxy: in INPUT, the ipvs access filter, then the firewall, then
+     * the health-check rules).
+     */
     public static final List<Jump> JUMPS = List.of(
-            new Jump("nat", "PREROUTING", "-m comment --comment \"kubernetes service portals\" -j " + SERVICES, true),
             new Jump("nat", "OUTPUT", "-m comment --comment \"kubernetes service portals\" -j " + SERVICES, true),
+            new Jump("nat", "PREROUTING", "-m comment --comment \"kubernetes service portals\" -j " + SERVICES, true),
             new Jump("nat", "POSTROUTING", "-m comment --comment \"kubernetes postrouting rules\" -j " + POSTROUTING, true),
             new Jump("filter", "FORWARD", "-m comment --comment \"kubernetes forwarding rules\" -j " + FORWARD, true),
-            new Jump("filter", "INPUT", "-m comment --comment \"kubernetes load balancer firewall\" -j " + FIREWALL, true));
+            new Jump("filter", "INPUT", "-m comment --comment \"kubernetes health check rules\" -j " + HEALTH_CHECK, true),
+            new Jump("filter", "INPUT", "-m comment --comment \"kube-proxy firewall rules\" -j " + FIREWALL, true),
+            new Jump("filter", "FORWARD", "-m comment --comment \"kube-proxy firewall rules\" -j " + FIREWALL, true),
+            new Jump("filter", "INPUT", "-m comment --comment \"kubernetes ipvs access filter\" -j " + IPVS_FILTER, true));
 
     private IpvsRules() {
     }
@@ -116,44 +130,56 @@ public final class IpvsRules {
             m.put(s, new TreeSet<>());
         }
         for (IpvsDesired.Entry e : entries) {
-            if (e.key().family() != family) {
-                continue;
+            members(e, family, (set, value) -> m.get(set).add(value));
+        }
+        return m;
+    }
+
+    /** The set members one virtual server's entry puts in, for one family (none for another family's entry). */
+    static void members(IpvsDesired.Entry e, IpFamily family, java.util.function.BiConsumer<Set, String> sink) {
+        if (e.key().family() != family) {
+            return;
+        }
+        int proto = e.key().protocol();
+        if (e.kind() != IpvsDesired.Kind.NODE_PORT) {
+            // the address is bound to kube-ipvs0
+            sink.accept(Set.IPVS_IPS, e.key().address().toString());
+        }
+        if (e.service().healthCheckNodePort() != 0 && e.service().externalPolicyLocal()) {
+            sink.accept(Set.HEALTH_CHECK_NODE_PORT, Integer.toString(e.service().healthCheckNodePort()));
+        }
+        switch (e.kind()) {
+            case CLUSTER_IP -> {
+                sink.accept(Set.CLUSTER_IP, ipPort(e.key().address(), proto, e.key().port()));
+                for (Endpoint ep : e.endpoints()) {
+                    sink.accept(Set.LOOP_BACK, ep.ip() + "," + proto(proto) + ":" + ep.port() + "," + ep.ip());
+                }
             }
-            int proto = e.key().protocol();
-            switch (e.kind()) {
-                case CLUSTER_IP -> {
-                    m.get(Set.CLUSTER_IP).add(ipPort(e.key().address(), proto, e.key().port()));
-                    for (Endpoint ep : e.endpoints()) {
-                        m.get(Set.LOOP_BACK).add(ep.ip() + "," + proto(proto) + ":" + ep.port() + "," + ep.ip());
+            case EXTERNAL_IP -> sink.accept(Set.EXTERNAL_IP, ipPort(e.key().address(), proto, e.key().port()));
+            case LOAD_BALANCER -> {
+                String lb = ipPort(e.key().address(), proto, e.key().port());
+                sink.accept(Set.LOAD_BALANCER_IP, lb);
+                boolean ranges = false;
+                for (Cidr c : e.service().loadBalancerSourceRanges()) {
+                    if (c.family() == family) {
+                        sink.accept(Set.LOAD_BALANCER_SOURCE_CIDR, lb + "," + c);
+                        ranges = true;
                     }
                 }
-                case EXTERNAL_IP -> m.get(Set.EXTERNAL_IP).add(ipPort(e.key().address(), proto, e.key().port()));
-                case LOAD_BALANCER -> {
-                    String lb = ipPort(e.key().address(), proto, e.key().port());
-                    m.get(Set.LOAD_BALANCER_IP).add(lb);
-                    boolean ranges = false;
-                    for (io.switchboard.core.model.Cidr c : e.service().loadBalancerSourceRanges()) {
-                        if (c.family() == family) {
-                            m.get(Set.LOAD_BALANCER_SOURCE_CIDR).add(lb + "," + c);
-                            ranges = true;
-                        }
-                    }
-                    if (ranges) {
-                        m.get(Set.LOAD_BALANCER_FW).add(lb);
-                    }
+                if (ranges) {
+                    sink.accept(Set.LOAD_BALANCER_FW, lb);
                 }
-                case NODE_PORT -> {
-                    if (proto == VirtualServer.TCP) {
-                        m.get(Set.NODE_PORT_TCP).add(Integer.toString(e.key().port()));
-                    } else if (proto == VirtualServer.UDP) {
-                        m.get(Set.NODE_PORT_UDP).add(Integer.toString(e.key().port()));
-                    } else {
-                        m.get(Set.NODE_PORT_SCTP).add(ipPort(e.key().address(), proto, e.key().port()));
-                    }
+            }
+            case NODE_PORT -> {
+                if (proto == VirtualServer.TCP) {
+                    sink.accept(Set.NODE_PORT_TCP, Integer.toString(e.key().port()));
+                } else if (proto == VirtualServer.UDP) {
+                    sink.accept(Set.NODE_PORT_UDP, Integer.toString(e.key().port()));
+                } else {
+                    sink.accept(Set.NODE_PORT_SCTP, ipPort(e.key().address(), proto, e.key().port()));
                 }
             }
         }
-        return m;
     }
 
     /** kube-proxy's default set size; a set that must hold more gets room for twice its members. */
@@ -241,6 +267,8 @@ public final class IpvsRules {
                 nat.add(j.line());
             }
         }
+        // connections to localhost are nothing of ours: dismissed first, as kube-proxy does
+        nat.add("-A " + SERVICES + " -s " + (f == IpFamily.IPV4 ? "127.0.0.0/8" : "::1/128") + " -j RETURN");
         nat.add("-A " + POSTROUTING + " -m comment --comment \"" + Set.LOOP_BACK.comment + "\" -m set --match-set "
                 + Set.LOOP_BACK.name(f) + " dst,dst,src -j MASQUERADE");
         nat.add("-A " + POSTROUTING + " -m mark ! --mark " + mark + "/" + mark + " -j RETURN");
@@ -273,20 +301,34 @@ public final class IpvsRules {
         nat.add("COMMIT");
         List<String> filter = new ArrayList<>();
         filter.add("*filter");
-        filter.add(":" + FORWARD + " - [0:0]");
-        filter.add(":" + FIREWALL + " - [0:0]");
+        for (String c : FILTER_CHAINS) {
+            filter.add(":" + c + " - [0:0]");
+        }
         for (Jump j : s.missingJumps()) {
             if (j.table().equals("filter")) {
                 filter.add(j.line());
             }
         }
+        // loadBalancerSourceRanges: traffic to such a load-balancer IP and port from outside its
+        // ranges is dropped before IPVS sees it (filter INPUT runs before IPVS's LOCAL_IN hook)
+        filter.add("-A " + FIREWALL + " -m comment --comment \"" + Set.LOAD_BALANCER_FW.comment + "\" -m set --match-set "
+                + Set.LOAD_BALANCER_FW.name(f) + " dst,dst -j " + SOURCE_RANGES_FIREWALL);
+        filter.add("-A " + SOURCE_RANGES_FIREWALL + " -m comment --comment \"" + Set.LOAD_BALANCER_SOURCE_CIDR.comment
+                + "\" -m set --match-set " + Set.LOAD_BALANCER_SOURCE_CIDR.name(f) + " dst,dst,src -j RETURN");
+        filter.add("-A " + SOURCE_RANGES_FIREWALL + " -j DROP");
         filter.add("-A " + FORWARD + " -m comment --comment \"kubernetes forwarding rules\" -m mark --mark " + mark + "/" + mark + " -j ACCEPT");
         filter.add("-A " + FORWARD + " -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
-        // loadBalancerSourceRanges: a new connection to such a load-balancer IP and port from outside
-        // its ranges is dropped before IPVS sees it (filter INPUT runs before IPVS's LOCAL_IN hook)
-        filter.add("-A " + FIREWALL + " -m comment --comment \"" + Set.LOAD_BALANCER_FW.comment + "\" -m set --match-set "
-                + Set.LOAD_BALANCER_FW.name(f) + " dst,dst -m set ! --match-set " + Set.LOAD_BALANCER_SOURCE_CIDR.name(f)
-                + " dst,dst,src -m conntrack --ctstate NEW -j DROP");
+        // health-check node ports are let in even where INPUT's policy drops
+        filter.add("-A " + HEALTH_CHECK + " -m comment --comment \"" + Set.HEALTH_CHECK_NODE_PORT.comment + "\" -m set --match-set "
+                + Set.HEALTH_CHECK_NODE_PORT.name(f) + " dst -j ACCEPT");
+        // every service address is local (on kube-ipvs0), so without this a node process listening on
+        // 0.0.0.0:port would answer on every cluster IP at that port: a new connection to an address
+        // of kube-ipvs0 is refused unless a service port serves it (kubernetes#72236)
+        for (Set served : List.of(Set.LOAD_BALANCER_IP, Set.CLUSTER_IP, Set.EXTERNAL_IP)) {
+            filter.add("-A " + IPVS_FILTER + " -m set --match-set " + served.name(f) + " dst,dst -j RETURN");
+        }
+        filter.add("-A " + IPVS_FILTER + " -m set --match-set " + Set.HEALTH_CHECK_NODE_PORT.name(f) + " dst -j RETURN");
+        filter.add("-A " + IPVS_FILTER + " -m conntrack --ctstate NEW -m set --match-set " + Set.IPVS_IPS.name(f) + " dst -j REJECT");
         filter.add("COMMIT");
         StringBuilder ipt = new StringBuilder();
         for (String l : nat) {

@@ -131,7 +131,7 @@ class IpvsKernelTest {
         }
         assertThat(Netns.exec(NS, "ipset", "list", "KUBE-LOAD-BALANCER-SOURCE-CIDR")).contains("5.6.7.8,tcp:80,203.0.113.0/25");
         assertThat(Netns.exec(NS, "ipset", "list", "KUBE-6-CLUSTER-IP")).contains("fd00:172:30::41,tcp:80");
-        assertThat(Netns.exec(NS, "iptables-save", "-t", "filter")).contains("-A INPUT -m comment --comment \"kubernetes load balancer firewall\" -j KUBE-PROXY-FIREWALL");
+        assertThat(Netns.exec(NS, "iptables-save", "-t", "filter")).contains("-A INPUT -m comment --comment \"kubernetes ipvs access filter\" -j KUBE-IPVS-FILTER");
         assertThat(Netns.exec(NS, "ip6tables-save", "-t", "nat")).contains("-A KUBE-SERVICES -m set --match-set KUBE-6-CLUSTER-IP dst,dst -j ACCEPT");
         assertThat(Netns.exec(NS, "ipset", "list", "-n")).doesNotContain("KUBE-SWITCHBOARD-SWAP");
     }
