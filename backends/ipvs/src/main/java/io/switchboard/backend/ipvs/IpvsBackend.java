@@ -39,9 +39,11 @@ import java.util.TreeSet;
  * link; the companion ipsets and iptables rules ({@link IpvsRules}) are rewritten per family.
  * <p>
  * The kernel's table is read back at the first sync and at every full sync (so drift is repaired);
- * between them the backend diffs against what it last applied, and reads back only the real servers
- * of virtual servers that are draining one or about to lose one (their connection counts decide
- * between weight 0 and deletion).
+ * between them the backend plans only the services that changed (an {@link IpvsLedger} of what each
+ * service wants, the {@link AppliedTable} of what was applied), and reads back only the real
+ * servers of virtual servers that are draining one or about to lose one (their connection counts
+ * decide between weight 0 and deletion). So a sync between full ones costs what changed, not what
+ * the table holds.
  */
 public final class IpvsBackend implements ProxyBackend {
     private static final Logger LOG = LoggerFactory.getLogger(IpvsBackend.class);
@@ -59,15 +61,16 @@ public final class IpvsBackend implements ProxyBackend {
     private final io.switchboard.netfilter.conntrack.Conntrack conntrack;
     /** Health-check node ports of external policy Local services, as in the other modes. */
     private final io.switchboard.netfilter.health.ServiceHealthServers healthServers;
-    private IpvsState applied;
+    /** Between full syncs: what was applied and what each service wants (null: the next sync is a full one). */
+    private AppliedTable table;
+    private IpvsLedger ledger;
     private Map<IpvsPlanner.Draining, Instant> draining = Map.of();
     private boolean prepared;
     private long lastInputBytes;
     private int lastOperations;
-    /** Between full syncs: the dummy link's index, the node-port addresses and each family's ipset members as last applied. */
+    /** Between full syncs: the dummy link's index and the node-port addresses. */
     private int dummyIndex = -1;
     private Map<IpFamily, List<IpAddress>> nodeAddresses;
-    private final Map<IpFamily, Map<IpvsRules.Set, java.util.SortedSet<String>>> members = new EnumMap<>(IpFamily.class);
 
     /** Writes {@code /proc/sys} values (a fake in unit tests). */
     public interface Sysctls {
@@ -148,7 +151,7 @@ public final class IpvsBackend implements ProxyBackend {
             prepare();
         }
         Set<IpFamily> families = ctx.families();
-        boolean full = snapshot.fullSync() || applied == null || nodeAddresses == null;
+        boolean full = snapshot.fullSync() || table == null || ledger == null || nodeAddresses == null;
         int index;
         if (full) {
             Map<IpFamily, List<IpAddress>> addrs = new EnumMap<>(IpFamily.class);
@@ -169,37 +172,58 @@ public final class IpvsBackend implements ProxyBackend {
         } else {
             index = dummyIndex;
         }
-        IpvsDesired.Result want = IpvsDesired.of(snapshot, families, scheduler(), nodeAddresses);
         Set<IpAddress> nodeIps = new HashSet<>();
         nodeAddresses.values().forEach(nodeIps::addAll);
         IpvsPlanner.Ownership own = new IpvsPlanner.Ownership(nodeIps, IpvsPlanner.Ownership.DEFAULT_LOW,
                 IpvsPlanner.Ownership.DEFAULT_HIGH, ctx.config().ipvs().excludeCidrs());
+        IpvsDesired.Result all = null;
+        IpvsLedger.Change change = null;
+        IpvsState want;
         IpvsState current;
         try {
-            current = full ? readKernel(index, own, want.state(), families) : refresh(applied, toRefresh(applied, want.state()));
+            if (full) {
+                all = IpvsDesired.of(snapshot, families, scheduler(), nodeAddresses);
+                want = all.state();
+                current = readKernel(index, own, want, families);
+            } else {
+                // only the changed services' virtual servers, plus those with a real server draining
+                change = ledger.replace(snapshot.changedServices(),
+                        IpvsDesired.of(snapshot, families, scheduler(), nodeAddresses, snapshot.changedServices()));
+                Set<VirtualServer.Key> keys = new HashSet<>(change.keys());
+                Set<VirtualServer.Key> drainingOnly = new HashSet<>();
+                for (IpvsPlanner.Draining d : draining.keySet()) {
+                    if (keys.add(d.service())) {
+                        drainingOnly.add(d.service());
+                    }
+                }
+                want = merge(change.want(), ledger.wanted(drainingOnly));
+                IpvsState last = table.slice(keys, change.addresses());
+                current = refresh(last, toRefresh(last, want));
+            }
         } catch (IOException e) {
-            applied = null;
+            table = null;
+            ledger = null;
             throw new SyncException("cannot read the IPVS table back: " + e.getMessage(), e);
         }
-        IpvsPlanner.Plan plan = IpvsPlanner.plan(want.state(), current, own, draining, ctx.clock().instant(), GRACE);
+        IpvsPlanner.Plan plan = IpvsPlanner.plan(want, current, own, draining, ctx.clock().instant(), GRACE);
         List<String> failures = new ArrayList<>();
         List<IpvsOp> done = new ArrayList<>();
         // addresses first, then the IPVS operations in one pipelined run, then the addresses to unbind
-        List<IpvsOp> table = new ArrayList<>();
+        List<IpvsOp> tableOps = new ArrayList<>();
         for (IpvsOp op : plan.ops()) {
             if (op instanceof IpvsOp.Bind) {
                 applyAddress(index, op, done, failures);
             } else if (!(op instanceof IpvsOp.Unbind)) {
-                table.add(op);
+                tableOps.add(op);
             }
         }
-        Map<Integer, IOException> failed = ipvs.applyAll(table);
-        for (int i = 0; i < table.size(); i++) {
+        Map<Integer, IOException> failed = ipvs.applyAll(tableOps);
+        for (int i = 0; i < tableOps.size(); i++) {
             IOException e = failed.get(i);
             if (e == null) {
-                done.add(table.get(i));
+                done.add(tableOps.get(i));
             } else {
-                failures.add(describe(table.get(i)) + ": " + e.getMessage());
+                failures.add(describe(tableOps.get(i)) + ": " + e.getMessage());
             }
         }
         for (IpvsOp op : plan.ops()) {
@@ -208,20 +232,34 @@ public final class IpvsBackend implements ProxyBackend {
             }
         }
         draining = plan.draining();
-        applied = current.apply(done);
+        if (full) {
+            table = AppliedTable.of(current.apply(done));
+            ledger = IpvsLedger.of(all);
+        } else {
+            table.apply(done);
+        }
         lastOperations = plan.ops().size();
         lastInputBytes = 0;
         if (!plan.ops().isEmpty()) {
             LOG.debug("IPVS: {} operations ({} failed), {} real servers draining", plan.ops().size(), failures.size(), draining.size());
         }
         for (IpFamily f : new TreeSet<>(families)) {
-            syncRules(f, want.entries(), full);
+            if (full) {
+                syncRules(f, all.entries());
+            } else {
+                String delta = change.ipsets().get(f);
+                if (!delta.isEmpty()) {
+                    ipsetRestore(f, delta);
+                    lastInputBytes += delta.length();
+                }
+            }
             // UDP flows to removed endpoints, as kube-proxy's ipvs mode clears them too
             io.switchboard.netfilter.conntrack.ConntrackCleanup.run(snapshot, f, conntrack, ctx.metrics());
         }
         healthServers.sync(io.switchboard.netfilter.health.ServiceHealthServers.wanted(snapshot, families));
         if (!failures.isEmpty()) {
-            applied = null;
+            table = null;
+            ledger = null;
             for (IpFamily f : families) {
                 ctx.metrics().restoreFailure(f, !snapshot.fullSync());
             }
@@ -346,22 +384,10 @@ public final class IpvsBackend implements ProxyBackend {
 
     /**
      * A full sync rewrites every set (rebuilt and swapped in) and the rules, with the jumps checked;
-     * between full syncs only the set members that changed are added or deleted, and the rules —
-     * which do not depend on the services — are left as they are.
+     * between full syncs only the set members that changed are added or deleted (the ledger's
+     * delta), and the rules — which do not depend on the services — are left as they are.
      */
-    private void syncRules(IpFamily family, List<IpvsDesired.Entry> entries, boolean full) throws SyncException {
-        Map<IpvsRules.Set, java.util.SortedSet<String>> now = IpvsRules.members(entries, family);
-        Map<IpvsRules.Set, java.util.SortedSet<String>> before = members.get(family);
-        if (!full && before != null) {
-            String delta = IpvsRules.ipsetDelta(before, now, family);
-            if (!delta.isEmpty()) {
-                ipsetRestore(family, delta);
-                lastInputBytes += delta.length();
-            }
-            members.put(family, now);
-            return;
-        }
-        members.remove(family);
+    private void syncRules(IpFamily family, List<IpvsDesired.Entry> entries) throws SyncException {
         List<io.switchboard.netfilter.Jump> missing;
         try {
             missing = iptables.missingJumps(family, IpvsRules.JUMPS);
@@ -376,11 +402,24 @@ public final class IpvsBackend implements ProxyBackend {
             iptables.restore(family, r.iptables());
         } catch (Iptables.RestoreException | IOException e) {
             ctx.metrics().restoreFailure(family, false);
+            table = null;
+            ledger = null;
             throw new SyncException(family.kubernetesName() + ": " + e.getMessage(), e);
         }
         ctx.metrics().syncInputBytes(family, r.iptables().length() + r.ipsets().length());
         lastInputBytes += r.iptables().length() + r.ipsets().length();
-        members.put(family, now);
+    }
+
+    /** Two disjoint parts of a desired table as one. */
+    private static IpvsState merge(IpvsState a, IpvsState b) {
+        if (b.services().isEmpty()) {
+            return a;
+        }
+        SortedMap<VirtualServer.Key, VirtualServer> s = new TreeMap<>(a.services());
+        s.putAll(b.services());
+        Map<VirtualServer.Key, SortedMap<RealServer.Key, RealServer>> d = new HashMap<>(a.destinations());
+        d.putAll(b.destinations());
+        return new IpvsState(s, d, a.bound());
     }
 
     /** The names of the ipsets that exist now. */
@@ -401,13 +440,15 @@ public final class IpvsBackend implements ProxyBackend {
             CommandRunner.Result res = runner.run(List.of("ipset", "restore"), input, IPSET_TIMEOUT);
             if (!res.ok()) {
                 ctx.metrics().restoreFailure(family, false);
-                members.remove(family);
+                table = null;
+                ledger = null;
                 throw new SyncException(family.kubernetesName() + ": ipset restore failed (exit " + res.exitCode() + "): "
                         + res.stderr().strip());
             }
         } catch (IOException e) {
             ctx.metrics().restoreFailure(family, false);
-            members.remove(family);
+            table = null;
+            ledger = null;
             throw new SyncException(family.kubernetesName() + ": ipset restore: " + e.getMessage(), e);
         }
     }
@@ -424,14 +465,14 @@ public final class IpvsBackend implements ProxyBackend {
 
     @Override
     public Map<String, Object> debugState() {
-        IpvsState s = applied;
-        if (s == null) {
+        AppliedTable t = table;
+        if (t == null) {
             return Map.of();
         }
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("virtualServers", s.services().size());
+        out.put("virtualServers", t.size());
         out.put("realServersDraining", draining.size());
-        out.put("boundAddresses", s.bound().size());
+        out.put("boundAddresses", t.boundCount());
         return out;
     }
 

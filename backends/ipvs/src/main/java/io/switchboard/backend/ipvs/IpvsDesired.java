@@ -54,12 +54,21 @@ public final class IpvsDesired {
      */
     public static Result of(ProxySnapshot snapshot, Set<IpFamily> families, String scheduler,
                             Map<IpFamily, List<IpAddress>> nodeAddresses) {
+        return of(snapshot, families, scheduler, nodeAddresses, null);
+    }
+
+    /** The same, for some services only ({@code only} null: all of them). */
+    public static Result of(ProxySnapshot snapshot, Set<IpFamily> families, String scheduler,
+                            Map<IpFamily, List<IpAddress>> nodeAddresses, Set<io.switchboard.core.model.NamespacedName> only) {
         SortedMap<VirtualServer.Key, VirtualServer> services = new TreeMap<>();
         Map<VirtualServer.Key, SortedMap<RealServer.Key, RealServer>> dests = new HashMap<>();
         Set<IpAddress> bound = new TreeSet<>();
         List<Entry> entries = new ArrayList<>();
         for (IpFamily family : new TreeSet<>(families)) {
             for (Map.Entry<ServicePortName, EndpointSelection> e : snapshot.selections(family).entrySet()) {
+                if (only != null && !only.contains(e.getKey().service())) {
+                    continue;
+                }
                 ServicePort svc = snapshot.services().get(e.getKey());
                 if (svc == null) {
                     continue;

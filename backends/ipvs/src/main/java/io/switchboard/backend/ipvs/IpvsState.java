@@ -33,9 +33,18 @@ public record IpvsState(SortedMap<VirtualServer.Key, VirtualServer> services,
     /** This state with the operations applied, as the kernel holds it once they succeeded. */
     public IpvsState apply(java.util.List<IpvsOp> ops) {
         TreeMap<VirtualServer.Key, VirtualServer> s = new TreeMap<>(services);
-        Map<VirtualServer.Key, SortedMap<RealServer.Key, RealServer>> d = new java.util.HashMap<>();
-        destinations.forEach((k, v) -> d.put(k, new TreeMap<>(v)));
+        Map<VirtualServer.Key, SortedMap<RealServer.Key, RealServer>> d = new java.util.HashMap<>(destinations);
         Set<IpAddress> b = new TreeSet<>(bound);
+        applyTo(s, d, b, ops);
+        return new IpvsState(s, d, b);
+    }
+
+    /**
+     * Applies operations to mutable maps in place. A real-server map that changes is replaced by a
+     * changed copy (the maps given may hold unmodifiable ones).
+     */
+    static void applyTo(Map<VirtualServer.Key, VirtualServer> s, Map<VirtualServer.Key, SortedMap<RealServer.Key, RealServer>> d,
+                        Set<IpAddress> b, java.util.List<IpvsOp> ops) {
         for (IpvsOp op : ops) {
             if (op instanceof IpvsOp.Bind x) {
                 b.add(x.address());
@@ -50,17 +59,25 @@ public record IpvsState(SortedMap<VirtualServer.Key, VirtualServer> services,
                 s.remove(x.service());
                 d.remove(x.service());
             } else if (op instanceof IpvsOp.AddDestination x) {
-                d.computeIfAbsent(x.service(), k -> new TreeMap<>()).put(x.destination().key(), x.destination());
+                put(d, x.service(), x.destination());
             } else if (op instanceof IpvsOp.UpdateDestination x) {
-                d.computeIfAbsent(x.service(), k -> new TreeMap<>()).put(x.destination().key(), x.destination());
+                put(d, x.service(), x.destination());
             } else if (op instanceof IpvsOp.DeleteDestination x) {
                 SortedMap<RealServer.Key, RealServer> m = d.get(x.service());
                 if (m != null) {
-                    m.remove(x.destination());
+                    TreeMap<RealServer.Key, RealServer> t = new TreeMap<>(m);
+                    t.remove(x.destination());
+                    d.put(x.service(), t);
                 }
             }
         }
-        return new IpvsState(s, d, b);
+    }
+
+    private static void put(Map<VirtualServer.Key, SortedMap<RealServer.Key, RealServer>> d, VirtualServer.Key k, RealServer r) {
+        SortedMap<RealServer.Key, RealServer> m = d.get(k);
+        TreeMap<RealServer.Key, RealServer> t = m == null ? new TreeMap<>() : new TreeMap<>(m);
+        t.put(r.key(), r);
+        d.put(k, t);
     }
 
     /** The real servers of one virtual server (empty if none or unknown). */
