@@ -52,7 +52,8 @@ public final class ClusterWatcher implements AutoCloseable {
     private final ProxyMetrics metrics;
     private final boolean serverSideSelectors;
     private final Map<String, String> reported = new ConcurrentHashMap<>();
-    private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+    private final List<Watched> informers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private java.util.concurrent.ScheduledExecutorService watchdog;
 
     /**
      * @param serverSideSelectors send kube-proxy's label selectors to the API server (true in
@@ -154,55 +155,153 @@ public final class ClusterWatcher implements AutoCloseable {
         long resyncMs = resync.toMillis();
         var svcOp = client.services().inAnyNamespace();
         var sliceOp = client.discovery().v1().endpointSlices().inAnyNamespace();
-        SharedIndexInformer<Service> svcInformer = serverSideSelectors
+        java.util.function.Supplier<SharedIndexInformer<Service>> svcInformer = () -> serverSideSelectors
                 ? svcOp.withoutLabel(Translator.PROXY_NAME_LABEL).withoutLabel(Translator.HEADLESS_LABEL).runnableInformer(resyncMs)
                 : svcOp.runnableInformer(resyncMs);
-        SharedIndexInformer<EndpointSlice> sliceInformer = serverSideSelectors
+        java.util.function.Supplier<SharedIndexInformer<EndpointSlice>> sliceInformer = () -> serverSideSelectors
                 ? sliceOp.withoutLabel(Translator.PROXY_NAME_LABEL).withoutLabel(Translator.HEADLESS_LABEL).runnableInformer(resyncMs)
                 : sliceOp.runnableInformer(resyncMs);
-        SharedIndexInformer<Node> nodeInformer = client.nodes().withName(nodeName).runnableInformer(resyncMs);
-
-        svcInformer.itemStore(new VersionOnlyStore<>(Service::new));
-        sliceInformer.itemStore(new VersionOnlyStore<>(EndpointSlice::new));
+        java.util.function.Supplier<SharedIndexInformer<Node>> nodeInformer = () -> client.nodes().withName(nodeName).runnableInformer(resyncMs);
 
         AtomicBoolean servicesSynced = new AtomicBoolean();
-        svcInformer.addEventHandler(new Forwarder<>("Service", svc -> Translator.service(svc),
-                info -> services.onServiceUpsert(info), services::onServiceDelete,
+        informers.add(new Watched("Service", svcInformer, new VersionOnlyStore<>(Service::new), new Forwarder<Service, ServiceInfo>("Service",
+                svc -> Translator.service(svc), info -> services.onServiceUpsert(info), services::onServiceDelete,
                 () -> {
                     if (servicesSynced.compareAndSet(false, true)) {
                         services.onServicesSynced();
                     }
-                }));
+                })));
         AtomicBoolean slicesSynced = new AtomicBoolean();
-        sliceInformer.addEventHandler(new Forwarder<>("EndpointSlice", s -> Translator.slice(s),
-                info -> slices.onSliceUpsert(info), slices::onSliceDelete,
+        informers.add(new Watched("EndpointSlice", sliceInformer, new VersionOnlyStore<>(EndpointSlice::new), new Forwarder<EndpointSlice, EndpointSliceInfo>(
+                "EndpointSlice", s -> Translator.slice(s), info -> slices.onSliceUpsert(info), slices::onSliceDelete,
                 () -> {
                     if (slicesSynced.compareAndSet(false, true)) {
                         slices.onSlicesSynced();
                     }
-                }));
-        nodeInformer.addEventHandler(new Forwarder<>("Node", n -> Optional.of(Translator.node(n)),
-                nodes::onNode, n -> LOG.warn("node {} was deleted", n), () -> { }));
+                })));
+        informers.add(new Watched("Node", nodeInformer, null, new Forwarder<Node, io.switchboard.core.model.NodeInfo>("Node", n -> Optional.of(Translator.node(n)),
+                nodes::onNode, n -> LOG.warn("node {} was deleted", n), () -> { })));
+        for (Watched w : informers) {
+            w.start();
+        }
+        watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "watch-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
+        watchdog.scheduleWithFixedDelay(this::checkWatches, 250, 250, java.util.concurrent.TimeUnit.MILLISECONDS);
+        LOG.info("watching Services, EndpointSlices and Node {} (resync {})", nodeName, resync);
+    }
 
-        for (SharedIndexInformer<?> inf : List.of(svcInformer, sliceInformer, nodeInformer)) {
+    /**
+     * One informer and how to make it again. A restarted informer gets the same store and handler,
+     * so its first list is diffed against what the old one had seen: whatever was deleted
+     * meanwhile is delivered as a deletion.
+     */
+    private final class Watched {
+        final String kind;
+        final java.util.function.Supplier<? extends SharedIndexInformer<?>> make;
+        final VersionOnlyStore<?> store;
+        final ResourceEventHandler<?> handler;
+        volatile SharedIndexInformer<?> informer;
+        /** Whether its watch failed (an error, or gone for a while: not a normal expiry) during the current outage. */
+        volatile boolean failed;
+        /** When its watch was first seen gone (System.nanoTime), 0 while watching. */
+        long downSince;
+
+        Watched(String kind, java.util.function.Supplier<? extends SharedIndexInformer<?>> make, VersionOnlyStore<?> store,
+                ResourceEventHandler<?> handler) {
+            this.kind = kind;
+            this.make = make;
+            this.store = store;
+            this.handler = handler;
+        }
+
+        @SuppressWarnings({"unchecked", "rawtypes"})
+        void start() {
+            SharedIndexInformer inf = make.get();
+            if (store != null) {
+                inf.itemStore(store);
+            }
+            inf.addEventHandler(handler);
             inf.exceptionHandler((started, t) -> {
-                LOG.warn("watch of {} failed, retrying: {}", inf.getApiTypeClass().getSimpleName(), t.toString());
+                LOG.warn("watch of {} failed, retrying: {}", kind, t.toString());
+                failed = true;
+                outage = true;
                 return true;
             });
-            informers.add(inf);
+            informer = inf;
             inf.start();
         }
-        LOG.info("watching Services, EndpointSlices and Node {} (resync {})", nodeName, resync);
+
+        void restart() {
+            informer.stop();
+            start();
+        }
+    }
+
+    /** A watch gone this long is a failure (re-watching after a normal expiry takes milliseconds). */
+    private static final Duration OUTAGE = Duration.ofSeconds(2);
+
+    /** Whether some watch failed and not every informer is known to have come back since. */
+    private volatile boolean outage;
+
+    /**
+     * After an outage (some watch failed: the server refused, answered errors or closed the
+     * connection), an informer whose watch never failed may hold a dead watch: fabric8 7.8.0's JDK
+     * client misses some abrupt closes (the WebSocket's close fails with "Queued close did not
+     * succeed" and the informer goes on "watching" a connection that is gone, so it never sees a
+     * change again). Once every informer that failed is watching again, those that did not fail
+     * are restarted: a relist, diffed against their store, so nothing changed meanwhile is missed.
+     * A normal watch expiry is no failure, so this costs nothing in steady state.
+     */
+    private void checkWatches() {
+        try {
+            long now = System.nanoTime();
+            boolean allWatching = true;
+            for (Watched w : informers) {
+                if (w.informer.isWatching()) {
+                    w.downSince = 0;
+                    continue;
+                }
+                allWatching = false;
+                if (w.downSince == 0) {
+                    w.downSince = now;
+                } else if (now - w.downSince >= OUTAGE.toNanos() && !w.failed) {
+                    LOG.info("the {} watch has been gone for {} s", w.kind, OUTAGE.toSeconds());
+                    w.failed = true;
+                    outage = true;
+                }
+            }
+            if (!outage || !allWatching) {
+                return;
+            }
+            outage = false;
+            for (Watched w : informers) {
+                if (w.failed) {
+                    w.failed = false;
+                } else {
+                    LOG.info("the watches of its peers failed and recovered; restarting the {} watch, which saw nothing, to relist",
+                            w.kind);
+                    w.restart();
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("watch check failed: {}", e.toString());
+        }
     }
 
     /** Whether every informer currently holds an open watch. */
     public boolean isWatching() {
-        return !informers.isEmpty() && informers.stream().allMatch(SharedIndexInformer::isWatching);
+        return !informers.isEmpty() && informers.stream().allMatch(w -> w.informer.isWatching());
     }
 
     @Override
     public void close() {
-        informers.forEach(SharedIndexInformer::stop);
+        if (watchdog != null) {
+            watchdog.shutdownNow();
+        }
+        informers.forEach(w -> w.informer.stop());
         informers.clear();
     }
 
@@ -225,12 +324,15 @@ public final class ClusterWatcher implements AutoCloseable {
 
         @Override
         public void onAdd(T obj) {
+            if (VersionOnlyStore.isBare(obj)) {
+                return; // a restarted informer replays its store's (bare) objects: the core already has them
+            }
             handle(obj);
         }
 
         @Override
         public void onUpdate(T oldObj, T newObj) {
-            if (oldObj == newObj) {
+            if (oldObj == newObj || VersionOnlyStore.isBare(newObj)) {
                 return; // a periodic resync re-delivers the stored (bare) object: the core already has it
             }
             handle(newObj);

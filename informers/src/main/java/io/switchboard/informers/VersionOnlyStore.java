@@ -71,6 +71,15 @@ final class VersionOnlyStore<V extends HasMetadata> implements ItemStore<V> {
         return false;
     }
 
+    /** Marks the bare objects this store hands back, so handlers can tell them from the API's. */
+    static final String BARE = "switchboard.io/bare";
+
+    /** Whether an object is one of this store's bare ones (no content, only key and version). */
+    static boolean isBare(HasMetadata obj) {
+        var a = obj.getMetadata() == null ? null : obj.getMetadata().getAnnotations();
+        return a != null && a.containsKey(BARE);
+    }
+
     private V restore(String key, String version) {
         if (version == null) {
             return null;
@@ -80,6 +89,7 @@ final class VersionOnlyStore<V extends HasMetadata> implements ItemStore<V> {
         meta.setNamespace(slash < 0 ? null : key.substring(0, slash));
         meta.setName(slash < 0 ? key : key.substring(slash + 1));
         meta.setResourceVersion(version);
+        meta.setAnnotations(Map.of(BARE, ""));
         V obj = bare.get();
         obj.setMetadata(meta);
         return obj;

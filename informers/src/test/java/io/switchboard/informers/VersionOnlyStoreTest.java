@@ -22,6 +22,8 @@ class VersionOnlyStoreTest {
         assertThat(back.getMetadata().getName()).isEqualTo("web");
         assertThat(back.getMetadata().getResourceVersion()).isEqualTo("7");
         assertThat(back.getSpec()).as("nothing but the key and version is kept").isNull();
+        assertThat(VersionOnlyStore.isBare(back)).as("marked, so a replay of the store is not taken for API objects").isTrue();
+        assertThat(VersionOnlyStore.isBare(svc)).isFalse();
 
         svc.getMetadata().setResourceVersion("8");
         assertThat(store.put(key, svc).getMetadata().getResourceVersion()).as("the previous version").isEqualTo("7");
