@@ -1070,6 +1070,184 @@ abstract class ConformanceSuite {
         assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
     }
 
+    /**
+     * Load: endpoint changes at a fixed rate ({@code -Dswitchboard.load.rate}, 2,000 a second) for
+     * {@code -Dswitchboard.load.seconds} (10 in every run; 60 for the README's figures) across 50
+     * services of 10 endpoints: 200 EndpointSlice updates a second, each replacing all 10 endpoints
+     * of its slice with new addresses and stamping {@code last-change-trigger-time} (the CRUD mock
+     * answers about 400 updates a second here, so one endpoint per update could not reach the rate),
+     * while a client keeps connecting through another service's cluster IP. Asserted: the changes
+     * are sent at the rate (so the flow measures the proxy, not the test), no connection fails, the network-programming latency (kube-proxy's histogram,
+     * trigger time to rules in place) has its p99 within 1 s, the last change is in place within
+     * 1 s of the end, and the proxy's RSS in the second half of the load stays within 15% (+16 MB)
+     * of its RSS at the half: bounded, not growing with the number of changes.
+     */
+    @Test
+    @Order(15)
+    void endpointChurnAtTwoThousandChangesASecondKeepsUpAndStaysBounded() throws Exception {
+        int rate = Integer.getInteger("switchboard.load.rate", 2000);
+        int seconds = Integer.getInteger("switchboard.load.seconds", 10);
+        int services = 50;
+        for (int i = 0; i < services; i++) {
+            int n = i;
+            String name = "churn" + i;
+            inNode(() -> admin.services().resource(new ServiceBuilder().withNewMetadata().withNamespace("ns").withName(name).endMetadata()
+                    .withNewSpec().withType("ClusterIP").withClusterIP("10.96.50." + (n + 1)).withClusterIPs("10.96.50." + (n + 1))
+                    .withIpFamilies("IPv4").withIpFamilyPolicy("SingleStack").addNewPort().withName("http").withPort(80)
+                    .withProtocol("TCP").withNewTargetPort(8080).endPort().endSpec().build()).createOr(r -> r.update()));
+            EndpointSlice first = churnSlice(i, 0);
+            inNode(() -> admin.discovery().v1().endpointSlices().resource(first).createOr(r -> r.update()));
+        }
+        String client = cluster.podNs("client");
+        Map<Double, Double> before = programmingBuckets(metrics());
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger tries = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        Thread traffic = probe("churn-traffic", stop, 20, tries, failed,
+                () -> Echo.tcpHello(client, vip(Fam.V4, "web"), 80, 2000).startsWith("web-"));
+        traffic.start();
+        int perUpdate = 10;
+        int workers = 8;
+        java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger errors = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicIntegerArray version = new java.util.concurrent.atomic.AtomicIntegerArray(services);
+        long start = System.nanoTime();
+        long end = start + seconds * 1_000_000_000L;
+        List<Thread> senders = new ArrayList<>();
+        for (int w = 0; w < workers; w++) {
+            int worker = w;
+            Thread t = new Thread(() -> {
+                // the API client's sockets are made in the node namespace, where the mock listens
+                Netns.enter(cluster.node());
+                // each worker owns its services (no two updates of one slice at once) and keeps its share of the rate
+                long gap = 1_000_000_000L * workers * perUpdate / rate;
+                long due = start + gap * worker / workers;
+                for (int k = 0; System.nanoTime() < end; k++) {
+                    long wait = due - System.nanoTime();
+                    if (wait > 0) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                    }
+                    due += gap;
+                    int svc = worker + workers * (k % ((services - worker + workers - 1) / workers));
+                    try {
+                        admin.discovery().v1().endpointSlices().resource(churnSlice(svc, version.incrementAndGet(svc))).update();
+                        sent.addAndGet(perUpdate);
+                    } catch (RuntimeException e) {
+                        if (errors.getAndIncrement() == 0) {
+                            System.out.printf("[%s] churn: first refused update: %s%n", mode(), e);
+                        }
+                    }
+                }
+            }, "churn-" + w);
+            senders.add(t);
+        }
+        long pid = proxy.pid();
+        List<Long> rss = new ArrayList<>();
+        senders.forEach(Thread::start);
+        while (System.nanoTime() < end) {
+            Thread.sleep(500);
+            rss.add(rssKb(pid));
+        }
+        for (Thread t : senders) {
+            t.join(30_000);
+        }
+        long sentAt = System.nanoTime();
+        double achieved = sent.get() / ((sentAt - start) / 1e9);
+        // every change is in place: nothing pending and a sync that started after the last change
+        double lastChange = System.currentTimeMillis() / 1000.0;
+        await("the last change in place", Duration.ofMillis(1000 * SLOW), () -> {
+            String m = metrics();
+            return counter(m, "kubeproxy_sync_proxy_rules_endpoint_changes_pending") == 0
+                    && counter(m, "kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family=\"IPv4\"}") >= lastChange - 0.2;
+        });
+        long settled = (System.nanoTime() - sentAt) / 1_000_000;
+        stop.set(true);
+        traffic.join(10_000);
+        Map<Double, Double> after = programmingBuckets(metrics());
+        double p99 = quantile(before, after, 0.99);
+        StringBuilder dist = new StringBuilder();
+        after.forEach((le, n) -> {
+            if (le <= 2.0 || le.isInfinite()) {
+                dist.append(" <=").append(le).append(" s: ").append((long) (n - before.getOrDefault(le, 0.0)));
+            }
+        });
+        System.out.printf("[%s] churn: network-programming observations, cumulative:%s%n", mode(), dist);
+        double p50 = quantile(before, after, 0.5);
+        long half = rss.get(rss.size() / 2);
+        long maxSecondHalf = rss.subList(rss.size() / 2, rss.size()).stream().mapToLong(Long::longValue).max().orElse(half);
+        System.out.printf("[%s] churn: %d endpoint changes in %.1f s (%.0f/s, %d updates refused), network programming p50 <= %.2f s p99 <= %.2f s, "
+                        + "in place %d ms after the last; %d connections, %d failed; RSS %d MB at the half, %d MB max after%n",
+                mode(), sent.get(), (sentAt - start) / 1e9, achieved, errors.get(), p50, p99, settled, tries.get(), failed.get(),
+                half / 1024, maxSecondHalf / 1024);
+        for (int i = 0; i < services; i++) {
+            String name = "churn" + i;
+            inNode(() -> admin.services().inNamespace("ns").withName(name).delete());
+            inNode(() -> admin.discovery().v1().endpointSlices().inNamespace("ns").withName(name + "-abc").delete());
+        }
+        assertThat(errors.get()).as("updates the mock refused").isZero();
+        assertThat(achieved).as("changes sent per second").isGreaterThan(rate * 0.9 / SLOW);
+        assertThat(failed.get()).as("connections through a cluster IP that failed during the churn").isZero();
+        assertThat(tries.get()).isGreaterThan(seconds * 10);
+        assertThat(p99).as("network-programming latency p99 (s)").isLessThanOrEqualTo(1.0 * SLOW);
+        assertThat(maxSecondHalf).as("RSS (kB) in the second half vs the half").isLessThanOrEqualTo((long) (half * 1.15) + 16 * 1024);
+    }
+
+    /** Churn slice {@code i} at version {@code v}: 10 endpoints, none at an address of version v - 1. */
+    private static EndpointSlice churnSlice(int i, int v) {
+        List<Endpoint> eps = new ArrayList<>();
+        for (int k = 0; k < 10; k++) {
+            int host = 1 + (v * 10 + k) % 250;
+            eps.add(new EndpointBuilder().withAddresses("10.250." + i + "." + host)
+                    .withNewConditions().withReady(true).withServing(true).withTerminating(false).endConditions()
+                    .withNodeName("node2").build());
+        }
+        return new EndpointSliceBuilder().withNewMetadata().withNamespace("ns").withName("churn" + i + "-abc")
+                .withLabels(Map.of("kubernetes.io/service-name", "churn" + i))
+                .withAnnotations(Map.of("endpoints.kubernetes.io/last-change-trigger-time", java.time.Instant.now().toString()))
+                .endMetadata().withAddressType("IPv4")
+                .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort().withEndpoints(eps).build();
+    }
+
+    private static long rssKb(long pid) {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (l.startsWith("VmRSS:")) {
+                    return Long.parseLong(l.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot read the proxy's RSS: " + e.getMessage(), e);
+        }
+        throw new IllegalStateException("no VmRSS for " + pid);
+    }
+
+    /** Cumulative bucket counts (le → count) of the network-programming histogram, summed over families. */
+    private static Map<Double, Double> programmingBuckets(String metrics) {
+        Map<Double, Double> out = new java.util.TreeMap<>();
+        String prefix = "kubeproxy_network_programming_duration_seconds_bucket{";
+        for (String l : metrics.lines().toList()) {
+            if (l.startsWith(prefix)) {
+                int le = l.indexOf("le=\"");
+                String bound = l.substring(le + 4, l.indexOf('"', le + 4));
+                double b = bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound);
+                out.merge(b, Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)), Double::sum);
+            }
+        }
+        return out;
+    }
+
+    /** The smallest bucket bound under which the quantile of the observations made in between falls. */
+    private static double quantile(Map<Double, Double> before, Map<Double, Double> after, double q) {
+        double total = after.getOrDefault(Double.POSITIVE_INFINITY, 0.0) - before.getOrDefault(Double.POSITIVE_INFINITY, 0.0);
+        assertThat(total).as("network-programming observations").isPositive();
+        for (Map.Entry<Double, Double> e : after.entrySet()) {
+            if (e.getValue() - before.getOrDefault(e.getKey(), 0.0) >= q * total) {
+                return e.getKey();
+            }
+        }
+        return Double.POSITIVE_INFINITY;
+    }
+
     /** A thread that runs {@code ok} every {@code periodMs} until {@code stop}, counting tries and failures. */
     private static Thread probe(String name, java.util.concurrent.atomic.AtomicBoolean stop, long periodMs,
                                 java.util.concurrent.atomic.AtomicInteger tries,

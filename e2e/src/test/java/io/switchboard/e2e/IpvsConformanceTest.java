@@ -101,6 +101,8 @@ class IpvsConformanceTest extends ConformanceSuite {
         m.put("aKilledProxyLeavesTheRulesAndTrafficFlows", slow);
         m.put("malformedAndExtremeObjectsNeverStopTheSync", slow);
         m.put("aRestartWithOverAThousandServicesNeverStopsTraffic", slow);
+        m.put("endpointChurnAtTwoThousandChangesASecondKeepsUpAndStaysBounded",
+                "2,000 API updates a second cannot be sent under emulation (Java runs 10-15x slower in the guest)");
         return m;
     }
 

@@ -38,6 +38,11 @@ final class SwitchboardProcess implements AutoCloseable {
         this.process = pb.start();
     }
 
+    /** The JVM's process id ({@code ip netns exec} execs java in its own place). */
+    long pid() {
+        return process.pid();
+    }
+
     /**
      * The shipped JVM defaults (the {@code defaults=} line of bin/switchboard, which the image and
      * the chart repeat), so the flows run the process as operators do.

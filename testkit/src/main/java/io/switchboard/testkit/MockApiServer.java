@@ -62,7 +62,9 @@ public final class MockApiServer implements AutoCloseable {
     public int seed(java.io.InputStream yaml) {
         try (KubernetesClient c = client()) {
             var objects = c.load(yaml).items();
-            objects.forEach(o -> c.resource(o).create());
+            // createOr: a client can retry a POST the server had already carried out (seen under
+            // emulation in the QEMU guest as 409 "already exists" from the demo's seed)
+            objects.forEach(o -> c.resource(o).createOr(r -> r.update()));
             return objects.size();
         }
     }
