@@ -1045,27 +1045,23 @@ abstract class ConformanceSuite {
         long services = serviceRuleCount(node);
         assertThat(services).as("service rules in the kernel before the restart").isGreaterThan(1000);
         String client = cluster.podNs("client");
-        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-        java.util.concurrent.atomic.AtomicInteger tries = new java.util.concurrent.atomic.AtomicInteger();
-        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
-        Thread load = probe("restart-load", stop, 10, tries, failed,
-                () -> Echo.tcpHello(client, vip(Fam.V4, "web"), 80, 1000).startsWith("web-"));
-        load.start();
+        Probe load = new Probe("restart-load", 10, () -> Echo.tcpHello(client, vip(Fam.V4, "web"), 80, 1000).startsWith("web-"));
         long t0 = System.nanoTime();
         proxy.close();
         startProxy();
         long restart = (System.nanoTime() - t0) / 1_000_000;
         Thread.sleep(500);
-        stop.set(true);
-        load.join(10_000);
+        load.stop();
+        int tries = load.tries.get();
+        int failed = load.failed.get();
         System.out.printf("[%s] restart with %d service rules took %d ms: %d new connections, %d failed%n",
-                mode(), services, restart, tries.get(), failed.get());
-        assertThat(tries.get()).as("connections tried during the restart").isGreaterThan(50);
+                mode(), services, restart, tries, failed);
+        assertThat(tries).as("connections tried during the restart").isGreaterThan(50);
         if (differs(Difference.RESTART_ENDS_PROXIED_CONNECTIONS)) {
             // the proxy is the data path: connections are refused while no process listens (documented)
-            assertThat(failed.get()).isPositive();
+            assertThat(failed).isPositive();
         } else {
-            assertThat(failed.get()).as("connections refused or timed out during the restart").isZero();
+            assertThat(failed).as("connections refused or timed out during the restart").isZero();
         }
         assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
     }
@@ -1100,12 +1096,7 @@ abstract class ConformanceSuite {
         }
         String client = cluster.podNs("client");
         Map<Double, Double> before = programmingBuckets(metrics());
-        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-        java.util.concurrent.atomic.AtomicInteger tries = new java.util.concurrent.atomic.AtomicInteger();
-        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
-        Thread traffic = probe("churn-traffic", stop, 20, tries, failed,
-                () -> Echo.tcpHello(client, vip(Fam.V4, "web"), 80, 2000).startsWith("web-"));
-        traffic.start();
+        Probe traffic = new Probe("churn-traffic", 20, () -> Echo.tcpHello(client, vip(Fam.V4, "web"), 80, 2000).startsWith("web-"));
         int perUpdate = 10;
         int workers = 8;
         java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
@@ -1161,8 +1152,9 @@ abstract class ConformanceSuite {
                     && counter(m, "kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family=\"IPv4\"}") >= lastChange - 0.2;
         });
         long settled = (System.nanoTime() - sentAt) / 1_000_000;
-        stop.set(true);
-        traffic.join(10_000);
+        traffic.stop();
+        int tries = traffic.tries.get();
+        int failed = traffic.failed.get();
         Map<Double, Double> after = programmingBuckets(metrics());
         double p99 = quantile(before, after, 0.99);
         StringBuilder dist = new StringBuilder();
@@ -1177,7 +1169,7 @@ abstract class ConformanceSuite {
         long maxSecondHalf = rss.subList(rss.size() / 2, rss.size()).stream().mapToLong(Long::longValue).max().orElse(half);
         System.out.printf("[%s] churn: %d endpoint changes in %.1f s (%.0f/s, %d updates refused), network programming p50 <= %.2f s p99 <= %.2f s, "
                         + "in place %d ms after the last; %d connections, %d failed; RSS %d MB at the half, %d MB max after%n",
-                mode(), sent.get(), (sentAt - start) / 1e9, achieved, errors.get(), p50, p99, settled, tries.get(), failed.get(),
+                mode(), sent.get(), (sentAt - start) / 1e9, achieved, errors.get(), p50, p99, settled, tries, failed,
                 half / 1024, maxSecondHalf / 1024);
         for (int i = 0; i < services; i++) {
             String name = "churn" + i;
@@ -1186,8 +1178,8 @@ abstract class ConformanceSuite {
         }
         assertThat(errors.get()).as("updates the mock refused").isZero();
         assertThat(achieved).as("changes sent per second").isGreaterThan(rate * 0.9 / SLOW);
-        assertThat(failed.get()).as("connections through a cluster IP that failed during the churn").isZero();
-        assertThat(tries.get()).isGreaterThan(seconds * 10);
+        assertThat(failed).as("connections through a cluster IP that failed during the churn").isZero();
+        assertThat(tries).isGreaterThan(seconds * 10);
         assertThat(p99).as("network-programming latency p99 (s)").isLessThanOrEqualTo(1.0 * SLOW);
         assertThat(maxSecondHalf).as("RSS (kB) in the second half vs the half").isLessThanOrEqualTo((long) (half * 1.15) + 16 * 1024);
     }
@@ -1246,6 +1238,24 @@ abstract class ConformanceSuite {
             }
         }
         return Double.POSITIVE_INFINITY;
+    }
+
+    /** {@link #probe} on a thread of its own, started at once, with its own counters. */
+    private static final class Probe {
+        final java.util.concurrent.atomic.AtomicInteger tries = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        private final Thread thread;
+
+        Probe(String name, long periodMs, BooleanSupplier ok) {
+            thread = probe(name, stop, periodMs, tries, failed, ok);
+            thread.start();
+        }
+
+        void stop() throws InterruptedException {
+            stop.set(true);
+            thread.join(10_000);
+        }
     }
 
     /** A thread that runs {@code ok} every {@code periodMs} until {@code stop}, counting tries and failures. */

@@ -111,22 +111,14 @@ final class IpvsLedger {
             touch(e, keys, addresses, before);
             add(e, fresh.state());
         }
-        SortedMap<VirtualServer.Key, VirtualServer> want = new TreeMap<>();
-        Map<VirtualServer.Key, SortedMap<RealServer.Key, RealServer>> dests = new HashMap<>();
-        for (VirtualServer.Key k : keys) {
-            VirtualServer vs = services.get(k);
-            if (vs != null) {
-                want.put(k, vs);
-                dests.put(k, destinations.get(k));
-            }
-        }
+        IpvsState want = wanted(keys);
         Set<IpAddress> bound = new TreeSet<>();
         for (IpAddress a : addresses) {
             if (addressUses.containsKey(a)) {
                 bound.add(a);
             }
         }
-        return new Change(new IpvsState(want, dests, bound), keys, addresses, ipsetDelta(before));
+        return new Change(new IpvsState(want.services(), want.destinations(), bound), keys, addresses, ipsetDelta(before));
     }
 
     private void touch(IpvsDesired.Entry e, Set<VirtualServer.Key> keys, Set<IpAddress> addresses, Map<Member, Boolean> before) {
