@@ -692,7 +692,7 @@ abstract class ConformanceSuite {
     void rulesStayWhileTheApiServerIsAwayAndChangesFlowWhenItIsBack() throws Exception {
         String client = cluster.podNs("client");
         api.stop();
-        Thread.sleep(2000);
+        Thread.sleep(2000 * SLOW);
         assertThat(proxy.alive()).isTrue();
         for (Fam f : Fam.values()) {
             assertThat(names(client, vip(f, "web"), 80, 40)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
@@ -703,12 +703,12 @@ abstract class ConformanceSuite {
             return null;
         });
         // the watches come back (fabric8 retries with backoff); then a change flows through
-        await("change after the API server is back", Duration.ofSeconds(60), () -> {
+        await("change after the API server is back", scaled(Duration.ofSeconds(60)), () -> {
             slice("web", "TCP", 8080, Map.of("web-a", NODE, "web-b", NODE, "web-c", NODE));
             return !names(client, vip(Fam.V4, "web"), 80, 20).contains("web-d");
         });
         slice("web", "TCP", 8080, Map.of("web-a", NODE, "web-b", NODE, "web-c", NODE, "web-d", "node2"));
-        await("web-d back in both families", Duration.ofSeconds(10), () -> names(client, vip(Fam.V4, "web"), 80, 20).contains("web-d")
+        await("web-d back in both families", scaled(Duration.ofSeconds(10)), () -> names(client, vip(Fam.V4, "web"), 80, 20).contains("web-d")
                 && names(client, vip(Fam.V6, "web"), 80, 20).contains("web-d"));
     }
 
