@@ -1079,7 +1079,9 @@ abstract class ConformanceSuite {
      * of its RSS at the half: bounded, not growing with the number of changes.
      */
     @Test
-    @Order(15)
+    // before the flows that leave thousands of objects in the mock API server: its store is scanned
+    // on every request, and in CI's first run it then answered too slowly to send at the rate
+    @Order(11)
     void endpointChurnAtTwoThousandChangesASecondKeepsUpAndStaysBounded() throws Exception {
         int rate = Integer.getInteger("switchboard.load.rate", 2000);
         int seconds = Integer.getInteger("switchboard.load.seconds", 10);
