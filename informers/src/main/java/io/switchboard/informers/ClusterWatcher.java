@@ -208,6 +208,11 @@ public final class ClusterWatcher implements AutoCloseable {
         volatile boolean failed;
         /** When its watch was first seen gone (System.nanoTime), 0 while watching. */
         long downSince;
+        /**
+         * Whether this informer has held a watch at all. Until then it is still listing: a first
+         * list that takes seconds (10,000 services) is no outage and must not restart its peers.
+         */
+        boolean seenWatching;
 
         Watched(String kind, java.util.function.Supplier<? extends SharedIndexInformer<?>> make, VersionOnlyStore<?> store,
                 ResourceEventHandler<?> handler) {
@@ -231,6 +236,8 @@ public final class ClusterWatcher implements AutoCloseable {
                 return true;
             });
             informer = inf;
+            seenWatching = false;
+            downSince = 0;
             inf.start();
         }
 
@@ -262,9 +269,13 @@ public final class ClusterWatcher implements AutoCloseable {
             for (Watched w : informers) {
                 if (w.informer.isWatching()) {
                     w.downSince = 0;
+                    w.seenWatching = true;
                     continue;
                 }
                 allWatching = false;
+                if (!w.seenWatching) {
+                    continue; // still on its first list
+                }
                 if (w.downSince == 0) {
                     w.downSince = now;
                 } else if (now - w.downSince >= OUTAGE.toNanos() && !w.failed) {

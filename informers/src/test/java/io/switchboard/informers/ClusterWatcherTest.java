@@ -15,6 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Random;
@@ -252,6 +253,29 @@ class ClusterWatcherTest {
                     (System.nanoTime() - back) / 1_000_000);
             assertThat(state.services).containsKey(new NamespacedName("ns", "b"));
             assertThat(malformed.get()).isZero();
+        }
+    }
+
+    /**
+     * A first list that takes seconds (10,000 services) is no outage: while the EndpointSlice list
+     * is held back 4 s, the Service informer, watching long before, is not restarted, so the
+     * Services are listed once.
+     */
+    @Test
+    void aSlowFirstListRestartsNoOtherInformer() throws Exception {
+        try (io.switchboard.testkit.FaultyApiProxy faulty = new io.switchboard.testkit.FaultyApiProxy(api.port())) {
+            faulty.slowLists("/endpointslices", Duration.ofSeconds(4));
+            proxyClient.close();
+            proxyClient = ClusterWatcher.connect(null, faulty.url());
+            admin.services().resource(Objects.service("ns", "a", "10.96.0.60")).create();
+            startWatcher();
+            await("watching", WAIT, () -> watcher.isWatching());
+            Thread.sleep(1000); // a restart would come within the watchdog's next checks
+            List<String> requests = api.takeRequests();
+            assertThat(requests).as("the slice list").anyMatch(r -> r.startsWith("GET ") && r.contains("/endpointslices"));
+            assertThat(requests.stream().filter(r -> r.startsWith("GET /api/v1/services") && !r.contains("watch=true")))
+                    .as("Service lists (a restart relists)").hasSize(1);
+            assertThat(state.services).containsKey(new NamespacedName("ns", "a"));
         }
     }
 

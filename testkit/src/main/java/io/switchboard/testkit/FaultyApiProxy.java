@@ -30,6 +30,8 @@ public final class FaultyApiProxy implements AutoCloseable {
     /** Upstream sockets that carry a WebSocket watch. */
     private final Set<Socket> upstreamWatches = ConcurrentHashMap.newKeySet();
     private volatile Mode mode = Mode.PASS;
+    private volatile String slowListPath;
+    private volatile long slowListMillis;
 
     /** Listens on 127.0.0.1 (an ephemeral port) and forwards to 127.0.0.1:{@code targetPort}. */
     public FaultyApiProxy(int targetPort) {
@@ -71,6 +73,16 @@ public final class FaultyApiProxy implements AutoCloseable {
         }
     }
 
+    /**
+     * Holds back every list (a GET that is no watch) whose request line contains {@code path} for
+     * {@code delay} before forwarding it: a first list that takes seconds, as at 10,000 services.
+     * Only a connection's first request is looked at (later ones on a kept-alive connection pass).
+     */
+    public void slowLists(String path, java.time.Duration delay) {
+        slowListMillis = delay.toMillis();
+        slowListPath = path;
+    }
+
     private void acceptLoop() {
         while (!listener.isClosed()) {
             try {
@@ -102,6 +114,11 @@ public final class FaultyApiProxy implements AutoCloseable {
                 }
             }
             String requestLine = new String(head, 0, n, StandardCharsets.ISO_8859_1).lines().findFirst().orElse("");
+            String slow = slowListPath;
+            if (slow != null && requestLine.startsWith("GET ") && requestLine.contains(slow)
+                    && !requestLine.contains("watch=true")) {
+                Thread.sleep(slowListMillis);
+            }
             Mode m = mode;
             OutputStream out = client.getOutputStream();
             if (m == Mode.ERROR_500) {

@@ -70,6 +70,23 @@ public final class MockApiServer implements AutoCloseable {
     }
 
     /** Stops the server (clients see connection errors). */
+    /**
+     * The requests received since the last call, each as "METHOD path?query", oldest first (the
+     * mock records every request; this drains its record).
+     */
+    public java.util.List<String> takeRequests() {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        try {
+            io.fabric8.mockwebserver.http.RecordedRequest r;
+            while ((r = server.takeRequest(0, java.util.concurrent.TimeUnit.MILLISECONDS)) != null) {
+                out.add(r.getMethod() + " " + r.getPath());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return out;
+    }
+
     public void stop() {
         server.destroy();
     }
