@@ -686,7 +686,7 @@ abstract class ConformanceSuite {
         }
         assertThat(afterFlush).isIn("TIMEOUT", "REFUSED");
         // repaired by the next periodic sync (syncPeriod is 3s here)
-        await("rules repaired", Duration.ofSeconds(15),
+        await("rules repaired", scaled(Duration.ofSeconds(15)),
                 () -> (differs(Difference.NO_CANARY) || Netns.exec(node, "iptables-save", "-t", "mangle").contains("KUBE-PROXY-CANARY"))
                         && names(cluster.podNs("client"), vip(Fam.V4, "web"), 80, 10).contains("web-a"));
         if (flushRepairLog() != null) {

@@ -22,7 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Runs JUnit test classes in this JVM and writes one line per test to a results file, for a host
  * that ran this JVM somewhere it cannot see into (the QEMU guest of {@code vm/run}): see
- * {@link Guest}. Usage: {@code GuestRunner RESULTS-FILE CLASS...}; exits 1 if a test failed.
+ * {@link Guest}. Usage: {@code GuestRunner RESULTS-FILE CLASS...}, where a {@code CLASS#method} runs only
+ * that method (its class's set-up included); exits 1 if a test failed.
  */
 public final class GuestRunner {
     private GuestRunner() {
@@ -38,7 +39,8 @@ public final class GuestRunner {
         AtomicInteger failed = new AtomicInteger();
         LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request();
         for (int i = 1; i < args.length; i++) {
-            request.selectors(DiscoverySelectors.selectClass(args[i]));
+            request.selectors(args[i].contains("#") ? DiscoverySelectors.selectMethod(args[i])
+                    : DiscoverySelectors.selectClass(args[i]));
         }
         LauncherDiscoveryRequest r = request.build();
         Launcher launcher = LauncherFactory.create();

@@ -57,6 +57,22 @@ final class AppliedTable {
         return destinations.getOrDefault(k, new TreeMap<>());
     }
 
+    /** How many applied virtual servers are not in {@code kernel}, plus applied addresses not in {@code boundNow}. */
+    int missingFrom(Set<VirtualServer.Key> kernel, Set<IpAddress> boundNow) {
+        int n = 0;
+        for (VirtualServer.Key k : services.keySet()) {
+            if (!kernel.contains(k)) {
+                n++;
+            }
+        }
+        for (IpAddress a : bound) {
+            if (!boundNow.contains(a)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     int size() {
         return services.size();
     }

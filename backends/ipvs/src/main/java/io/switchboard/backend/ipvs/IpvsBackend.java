@@ -39,7 +39,8 @@ import java.util.TreeSet;
  * link; the companion ipsets and iptables rules ({@link IpvsRules}) are rewritten per family.
  * <p>
  * The kernel's table is read back at the first sync and at every full sync (so drift is repaired);
- * between them the backend plans only the services that changed (an {@link IpvsLedger} of what each
+ * a periodic sync with nothing changed checks that every virtual server and address applied is
+ * still there (one dump of each) and turns into a full sync if not; between them the backend plans only the services that changed (an {@link IpvsLedger} of what each
  * service wants, the {@link AppliedTable} of what was applied), and reads back only the real
  * servers of virtual servers that are draining one or about to lose one (their connection counts
  * decide between weight 0 and deletion). So a sync between full ones costs what changed, not what
@@ -152,6 +153,9 @@ public final class IpvsBackend implements ProxyBackend {
         }
         Set<IpFamily> families = ctx.families();
         boolean full = snapshot.fullSync() || table == null || ledger == null || nodeAddresses == null;
+        if (!full && snapshot.changedServices().isEmpty() && drifted(families)) {
+            full = true;
+        }
         int index;
         if (full) {
             Map<IpFamily, List<IpAddress>> addrs = new EnumMap<>(IpFamily.class);
@@ -300,6 +304,36 @@ public final class IpvsBackend implements ProxyBackend {
     }
 
     /** The kernel's table: every virtual server, with real servers for those that are ours or wanted. */
+    /**
+     * On a sync with nothing changed (the periodic one): whether the kernel lost something this
+     * backend applied, as an operator's {@code ipvsadm -D} or {@code -C}, or another agent, would do:
+     * a virtual server gone, or a service address no longer on {@code kube-ipvs0}. One dump of the
+     * virtual servers and one of the link's addresses, not of every real server; a drifted table
+     * makes this sync a full one, which reads everything back and repairs it.
+     */
+    private boolean drifted(Set<IpFamily> families) {
+        try {
+            Set<VirtualServer.Key> inKernel = new HashSet<>();
+            for (VirtualServer vs : ipvs.services()) {
+                inKernel.add(vs.key());
+            }
+            Set<IpAddress> bound = new HashSet<>();
+            for (IpFamily f : families) {
+                bound.addAll(links.addresses(dummyIndex, f));
+            }
+            int missing = table.missingFrom(inKernel, bound);
+            if (missing > 0) {
+                LOG.warn("IPVS: {} of the virtual servers and {} addresses applied earlier are gone from the kernel; "
+                        + "a full sync repairs them", missing, DUMMY);
+                return true;
+            }
+            return false;
+        } catch (IOException e) {
+            LOG.warn("IPVS: cannot read the table back to check it ({}); a full sync follows", e.getMessage());
+            return true;
+        }
+    }
+
     private IpvsState readKernel(int index, IpvsPlanner.Ownership own, IpvsState want, Set<IpFamily> families) throws IOException {
         Set<IpAddress> bound = new TreeSet<>();
         for (IpFamily f : families) {
