@@ -185,7 +185,7 @@ public final class ProxyController implements ServiceHandler, EndpointSliceHandl
         changed.addAll(svcChanges.changed());
         changed.addAll(epChanges.changed());
         ProxySnapshot snapshot = ProxySnapshot.build(services.servicePorts(), endpoints.endpoints(), currentNode,
-                families, changed, full, conntrack);
+                families, changed, full, conntrack, lastApplied);
         try {
             backend.sync(snapshot);
         } catch (SyncException | RuntimeException e) {
@@ -224,8 +224,14 @@ public final class ProxyController implements ServiceHandler, EndpointSliceHandl
                 }
             }
         }
-        LOG.debug("sync done in {} ms (full={}, services={}, changed={})", Math.round(seconds * 1000), full,
-                snapshot.services().size(), changed.size());
+        if (LOG.isDebugEnabled()) {
+            // how long the oldest change this sync carried had waited before it started: the API
+            // server's and the informers' share of the network-programming latency, and the queue's
+            long oldest = epChanges.triggerTimes().values().stream().flatMap(List::stream)
+                    .mapToLong(t -> Duration.between(t, start).toMillis()).max().orElse(-1);
+            LOG.debug("sync done in {} ms (full={}, services={}, changed={}, oldest trigger {} ms before the start)",
+                    Math.round(seconds * 1000), full, snapshot.services().size(), changed.size(), oldest);
+        }
         return true;
     }
 }

@@ -57,13 +57,40 @@ public record ProxySnapshot(SortedMap<ServicePortName, ServicePort> services,
                                       NodeInfo node, Set<IpFamily> families,
                                       Set<NamespacedName> changedServices, boolean fullSync,
                                       ConntrackWork conntrack) {
+        return build(services, endpoints, node, families, changedServices, fullSync, conntrack, null);
+    }
+
+    /**
+     * As {@link #build(SortedMap, SortedMap, NodeInfo, Set, Set, boolean, ConntrackWork)}, reusing
+     * the endpoint selections of {@code previous} (the last snapshot a backend accepted; null: none)
+     * for every service not in {@code changedServices}, unless this is a full sync or the node's name
+     * or zone differ. A selection depends only on the service port, its endpoints, the node's name and
+     * zone, and a service whose port or endpoints changed since {@code previous} is in
+     * {@code changedServices}; so the result is the same as without reuse, and a partial sync at
+     * 10,000 services no longer reselects (and allocates, for the collector to promote) every one.
+     */
+    public static ProxySnapshot build(SortedMap<ServicePortName, ServicePort> services,
+                                      SortedMap<ServicePortName, List<Endpoint>> endpoints,
+                                      NodeInfo node, Set<IpFamily> families,
+                                      Set<NamespacedName> changedServices, boolean fullSync,
+                                      ConntrackWork conntrack, ProxySnapshot previous) {
         Map<IpFamily, SortedMap<ServicePortName, EndpointSelection>> selections = new EnumMap<>(IpFamily.class);
         String zone = node.zone();
+        boolean reuse = !fullSync && previous != null && previous.node().name().equals(node.name())
+                && java.util.Objects.equals(previous.node().zone(), zone);
         for (IpFamily family : families) {
             TreeMap<ServicePortName, EndpointSelection> perFamily = new TreeMap<>();
+            SortedMap<ServicePortName, EndpointSelection> before = reuse ? previous.selections(family) : null;
             for (Map.Entry<ServicePortName, ServicePort> e : services.entrySet()) {
                 if (e.getValue().clusterIp(family).isEmpty()) {
                     continue;
+                }
+                if (before != null && !changedServices.contains(e.getKey().service())) {
+                    EndpointSelection kept = before.get(e.getKey());
+                    if (kept != null) {
+                        perFamily.put(e.getKey(), kept);
+                        continue;
+                    }
                 }
                 List<Endpoint> all = endpoints.getOrDefault(e.getKey(), List.of());
                 List<Endpoint> ofFamily = new ArrayList<>(all.size());
