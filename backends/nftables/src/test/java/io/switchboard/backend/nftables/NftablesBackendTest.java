@@ -143,6 +143,29 @@ class NftablesBackendTest {
         assertThat(commands).containsExactly(List.of("nft", "list", "chain", "ip", "kube-proxy", "services"));
     }
 
+    /**
+     * An endpoint's chain emptied by one sync and used again by a later one (the endpoint came back)
+     * before its deletion was due is not deleted; the chain of the endpoint that went away instead is.
+     */
+    @Test
+    void aStaleChainUsedAgainBeforeItsDeletionIsKept() throws Exception {
+        NftablesBackend backend = backend();
+        Fixture f = fixture();
+        backend.sync(f.snapshot(true));
+        f.eps("ns1/b", "p80", Protocol.TCP, 80, "10.180.0.3");
+        backend.sync(f.snapshot(false));
+        clock.advance(Duration.ofMillis(500));
+        f.eps("ns1/b", "p80", Protocol.TCP, 80, "10.180.0.2");
+        backend.sync(f.snapshot(false));
+        clock.advance(Duration.ofSeconds(2));
+        transactions.clear();
+        f.eps("ns1/a", "p80", Protocol.TCP, 80, "10.180.0.9");
+        backend.sync(f.snapshot(false));
+        String sent = String.join("", transactions);
+        assertThat(sent).containsPattern("delete chain ip kube-proxy endpoint-\\w+-ns1/b/tcp/p80__10\\.180\\.0\\.3/80\n")
+                .doesNotContainPattern("delete chain ip kube-proxy endpoint-\\w+-ns1/b/tcp/p80__10\\.180\\.0\\.2/80\n");
+    }
+
     @Test
     void aFlushedOrDeletedTableMakesTheNextSyncFull() throws Exception {
         NftablesBackend backend = backend();
