@@ -25,7 +25,10 @@ import java.util.concurrent.Future;
  * change, as the EndpointSlice controller sets it) from 4 threads, each owning a quarter of the services. Reads kube-proxy's own
  * instrument, {@code kubeproxy_network_programming_duration_seconds}, from the proxy's /metrics
  * once every change is in: p50/p99 as the bucket bounds they fall in (kube-proxy's buckets: 0.25,
- * 0.5, 1, 2, ... s). Usage: {@code ProgrammingLatencyHarness [services] [changes] [mode]}.
+ * 0.5, 1, 2, ... s). Usage: {@code ProgrammingLatencyHarness [services] [changes] [mode] [min-sync-period]}
+ * (the last passed as {@code --iptables-min-sync-period}; the mode's default when absent). The
+ * process log (with {@code --v 2}: each sync's duration and how long its oldest change had waited
+ * before it started) is kept and its path printed.
  */
 public final class ProgrammingLatencyHarness {
     private static final String METRIC = "kubeproxy_network_programming_duration_seconds";
@@ -34,6 +37,7 @@ public final class ProgrammingLatencyHarness {
         int services = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
         int changes = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
         String mode = args.length > 2 ? args[2] : "iptables";
+        String minSync = args.length > 3 ? args[3] : null;
         Path jar = Path.of(System.getProperty("switchboard.jar", "app/target/switchboard.jar"));
         String ns = "sblat";
         Netns.delete(ns);
@@ -49,6 +53,10 @@ public final class ProgrammingLatencyHarness {
             cmd.addAll(List.of("--master", api.url(), "--hostname-override", "node-1",
                     "--proxy-mode", mode, "--healthz-bind-address", "127.0.0.1:10256",
                     "--metrics-bind-address", "127.0.0.1:10249", "--v", "2"));
+            if (minSync != null) {
+                cmd.addAll(List.of("--iptables-min-sync-period", minSync));
+            }
+            System.out.println("process log: " + log);
             proxy = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
             while (!Files.readString(log).contains("services=" + services + ",")) {
