@@ -7,6 +7,7 @@ import org.junit.jupiter.api.TestFactory;
 import org.opentest4j.AssertionFailedError;
 import org.opentest4j.TestAbortedException;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +36,19 @@ class IpvsGuestTest {
         // -Dswitchboard.guest.long=true adds the slow flows (IpvsConformanceTest.notRun): ten restarts,
         // the bad input and the restart with over a thousand services
         boolean longRun = Boolean.getBoolean("switchboard.guest.long");
-        List<String> jvm = List.of("-Xss1m", "-Dswitchboard.guest.long=" + longRun);
+        List<String> jvm = new ArrayList<>(List.of("-Xss1m", "-Dswitchboard.guest.long=" + longRun));
+        // class loading dominates a proxy start under emulation: the guest's proxies map an archive
+        // recorded here (the guest runs this machine's JDK and jar, so it matches)
+        Path cds = Path.of("target/ipvs-guest/switchboard.jsa").toAbsolutePath();
+        java.nio.file.Files.createDirectories(cds.getParent());
+        try {
+            if (SwitchboardProcess.recordCdsArchive(cds)) {
+                jvm.add("-Dswitchboard.cdsArchive=" + cds);
+            }
+        } catch (IOException | RuntimeException e) {
+            // without one the guest's proxies only start more slowly
+            System.out.println("no class-data-sharing archive for the guest: " + e);
+        }
         // about 20 minutes here for the CI set (the emulated guest runs Java 10-15 times slower)
         Guest.Outcome o = Guest.run(classes, jvm, Path.of("target/ipvs-guest").toAbsolutePath(), longRun ? 150 : 40);
         Assumptions.assumeTrue(o.unavailable() == null, () -> "no QEMU guest here: " + o.unavailable());

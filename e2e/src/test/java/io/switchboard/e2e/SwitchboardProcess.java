@@ -50,7 +50,50 @@ final class SwitchboardProcess implements AutoCloseable {
     static List<String> jvmDefaults() throws IOException {
         String line = Files.readAllLines(REPO.resolve("bin/switchboard")).stream().filter(l -> l.startsWith("defaults="))
                 .findFirst().orElseThrow(() -> new IllegalStateException("no defaults= line in bin/switchboard"));
-        return List.of(line.substring("defaults=\"".length(), line.length() - 1).split(" "));
+        List<String> out = new ArrayList<>(List.of(line.substring("defaults=\"".length(), line.length() - 1).split(" ")));
+        // a class-data-sharing archive of the jar, as the launcher maps one (the QEMU guest gets one
+        // recorded on the host: class loading dominates a proxy start under emulation)
+        String cds = System.getProperty("switchboard.cdsArchive", "");
+        if (!cds.isBlank() && Files.exists(Path.of(cds))) {
+            out.addAll(List.of("-XX:SharedArchiveFile=" + cds, "-Xlog:cds=off", "-Xlog:cds+dynamic=off"));
+        }
+        return out;
+    }
+
+    /**
+     * Records a class-data-sharing archive of the jar into {@code archive}: one proxy start in a
+     * throwaway network namespace (iptables mode, no API server), stopped with SIGTERM once started.
+     *
+     * @return whether the archive was written
+     */
+    static boolean recordCdsArchive(Path archive) throws IOException, InterruptedException {
+        Files.deleteIfExists(archive);
+        String ns = "sbcds" + ProcessHandle.current().pid();
+        io.switchboard.testkit.Netns.delete(ns);
+        io.switchboard.testkit.Netns.add(ns);
+        try {
+            List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "java"));
+            String line = Files.readAllLines(REPO.resolve("bin/switchboard")).stream().filter(l -> l.startsWith("defaults="))
+                    .findFirst().orElseThrow();
+            cmd.addAll(List.of(line.substring("defaults=\"".length(), line.length() - 1).split(" ")));
+            cmd.addAll(List.of("-XX:ArchiveClassesAtExit=" + archive, "-Xlog:cds=off", "-Xlog:cds+dynamic=off",
+                    "-jar", JAR.toString(), "--proxy-mode", "iptables", "--master", "http://127.0.0.1:9",
+                    "--hostname-override", "cds", "--cluster-cidr", "10.244.0.0/16"));
+            Path log = archive.resolveSibling("cds-record.log");
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (p.isAlive() && !Files.readString(log).contains("switchboard started") && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            Thread.sleep(2000);
+            p.destroy();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+            return Files.exists(archive);
+        } finally {
+            io.switchboard.testkit.Netns.delete(ns);
+        }
     }
 
     boolean alive() {
