@@ -209,8 +209,9 @@ public final class ClusterWatcher implements AutoCloseable {
         /** When its watch was first seen gone (System.nanoTime), 0 while watching. */
         long downSince;
         /**
-         * Whether this informer has held a watch at all. Until then it is still listing: a first
-         * list that takes seconds (10,000 services) is no outage and must not restart its peers.
+         * Whether this informer has held a watch at all since the watcher started. Until then it is
+         * still on its first list: one that takes seconds (10,000 services) is no outage and must
+         * not restart its peers.
          */
         boolean seenWatching;
 
@@ -236,7 +237,8 @@ public final class ClusterWatcher implements AutoCloseable {
                 return true;
             });
             informer = inf;
-            seenWatching = false;
+            // seenWatching stays as it was: a restarted informer that does not get its watch back
+            // is an outage again (its peers are restarted once it has), as a failing one is
             downSince = 0;
             inf.start();
         }
@@ -273,9 +275,11 @@ public final class ClusterWatcher implements AutoCloseable {
                     continue;
                 }
                 allWatching = false;
-                if (!w.seenWatching) {
+                if (!w.seenWatching && !w.informer.hasSynced()) {
                     continue; // still on its first list
                 }
+                // synced counts as seen: the watch can drop before this check first saw it open
+                w.seenWatching = true;
                 if (w.downSince == 0) {
                     w.downSince = now;
                 } else if (now - w.downSince >= OUTAGE.toNanos() && !w.failed) {
