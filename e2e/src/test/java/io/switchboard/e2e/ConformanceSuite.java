@@ -1079,11 +1079,13 @@ abstract class ConformanceSuite {
      * services of 10 endpoints: 200 EndpointSlice updates a second, each replacing all 10 endpoints
      * of its slice with new addresses and stamping {@code last-change-trigger-time} (the CRUD mock
      * answers about 400 updates a second here, so one endpoint per update could not reach the rate),
-     * while a client keeps connecting through another service's cluster IP. Asserted: the changes
-     * are sent at the rate (so the flow measures the proxy, not the test), no connection fails, the network-programming latency (kube-proxy's histogram,
+     * while a client keeps connecting through another service's cluster IP. Asserted: no
+     * connection fails, the network-programming latency (kube-proxy's histogram,
      * trigger time to rules in place) has its p99 within 1 s, the last change is in place within
      * 1 s of the end, and the proxy's RSS in the second half of the load stays within 15% (+16 MB)
-     * of its RSS at the half: bounded, not growing with the number of changes.
+     * of its RSS at the half: bounded, not growing with the number of changes. Last, that the
+     * changes were sent at 90 % of the rate or more (so the flow measured the proxy under the load);
+     * if not, the flow is reported skipped with the rate the mock API server took.
      */
     @Test
     // before the flows that leave thousands of objects in the mock API server: its store is scanned
