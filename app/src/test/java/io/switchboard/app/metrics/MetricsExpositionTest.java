@@ -23,6 +23,7 @@ class MetricsExpositionTest {
         metrics.lastSyncTimestamp(IpFamily.IPV4, 1.7e9);
         metrics.lastQueuedTimestamp(IpFamily.IPV4, 1.7e9);
         metrics.networkProgrammingDuration(IpFamily.IPV6, 0.3);
+        metrics.changeToRulesDuration(IpFamily.IPV4, 0.12);
         metrics.serviceChange(3);
         metrics.endpointChange(1);
         metrics.restoreFailure(IpFamily.IPV4, true);
@@ -65,6 +66,8 @@ class MetricsExpositionTest {
                 .contains("kubeproxy_proxy_healthz_total{code=\"200\"} 1.0")
                 .contains("kubeproxy_proxy_livez_total{code=\"503\"} 1.0")
                 .contains("kubeproxy_conntrack_reconciler_deleted_entries_total{ip_family=\"IPv4\"} 4.0")
+                .contains("switchboard_change_to_rules_duration_seconds_bucket{ip_family=\"IPv4\",le=\"0.1\"} 0")
+                .contains("switchboard_change_to_rules_duration_seconds_bucket{ip_family=\"IPv4\",le=\"0.15\"} 1")
                 .contains("switchboard_rejected_service_ports{ip_family=\"IPv6\"} 1.0")
                 .contains("switchboard_service_port_rejections_total{ip_family=\"IPv6\"} 2.0")
                 .contains("# TYPE rest_client_requests_total counter")

@@ -30,6 +30,13 @@ public interface ProxyMetrics {
     default void networkProgrammingDuration(IpFamily family, double seconds) {
     }
 
+    /**
+     * From the oldest change a sync carried reaching the proxy (an informer event) to the end of that
+     * sync: the proxy's own share of the network-programming latency, without the API server's.
+     */
+    default void changeToRulesDuration(IpFamily family, double seconds) {
+    }
+
     default void serviceChange(int pending) {
     }
 

@@ -57,6 +57,8 @@ public final class ProxyController implements ServiceHandler, EndpointSliceHandl
     private ProxySnapshot.ConntrackWork carriedConntrack = ProxySnapshot.ConntrackWork.NONE;
     private Set<NamespacedName> carriedChanges = Set.of();
     private volatile ProxySnapshot lastApplied;
+    /** When the oldest change not yet taken by a sync reached the proxy, or null if none is waiting. */
+    private final java.util.concurrent.atomic.AtomicReference<Instant> pendingSince = new java.util.concurrent.atomic.AtomicReference<>();
 
     public ProxyController(ProxyBackend backend, Set<IpFamily> families, String nodeName, ProxyMetrics metrics,
                            ProxyHealth health, Clock clock, Duration minSyncPeriod, Duration syncPeriod,
@@ -149,7 +151,9 @@ public final class ProxyController implements ServiceHandler, EndpointSliceHandl
         if (!pending) {
             return;
         }
-        double now = clock.millis() / 1000.0;
+        Instant received = clock.instant();
+        pendingSince.compareAndSet(null, received);
+        double now = received.toEpochMilli() / 1000.0;
         for (IpFamily f : families) {
             health.queued(f);
             metrics.lastQueuedTimestamp(f, now);
@@ -168,6 +172,9 @@ public final class ProxyController implements ServiceHandler, EndpointSliceHandl
             return true;
         }
         Instant start = clock.instant();
+        // taken before the checkouts: a change arriving in between is applied now and counted again
+        // from its own arrival by the next sync (an overstatement, never an understatement)
+        Instant since = pendingSince.getAndSet(null);
         ServiceChanges svcChanges = services.checkout();
         EndpointChanges epChanges = endpoints.checkout();
         metrics.serviceChange(services.pendingCount());
@@ -199,6 +206,10 @@ public final class ProxyController implements ServiceHandler, EndpointSliceHandl
                 carriedConntrack = conntrack;
                 carriedChanges = changed;
             }
+            if (since != null) {
+                // the changes are carried to the next sync: they keep waiting from when they came
+                pendingSince.accumulateAndGet(since, (a, b) -> a == null || b.isBefore(a) ? b : a);
+            }
             return false;
         }
         Instant end = clock.instant();
@@ -216,6 +227,9 @@ public final class ProxyController implements ServiceHandler, EndpointSliceHandl
             metrics.syncDuration(f, full, seconds);
             metrics.lastSyncTimestamp(f, end.toEpochMilli() / 1000.0);
             health.updated(f);
+            if (since != null) {
+                metrics.changeToRulesDuration(f, Duration.between(since, end).toNanos() / 1e9);
+            }
             for (Map.Entry<NamespacedName, List<Instant>> e : epChanges.triggerTimes().entrySet()) {
                 for (Instant t : e.getValue()) {
                     if (!t.isAfter(end)) {
@@ -229,8 +243,9 @@ public final class ProxyController implements ServiceHandler, EndpointSliceHandl
             // server's and the informers' share of the network-programming latency, and the queue's
             long oldest = epChanges.triggerTimes().values().stream().flatMap(List::stream)
                     .mapToLong(t -> Duration.between(t, start).toMillis()).max().orElse(-1);
-            LOG.debug("sync done in {} ms (full={}, services={}, changed={}, oldest trigger {} ms before the start)",
-                    Math.round(seconds * 1000), full, snapshot.services().size(), changed.size(), oldest);
+            LOG.debug("sync done in {} ms (full={}, services={}, changed={}, oldest trigger {} ms and oldest arrival {} ms before the start)",
+                    Math.round(seconds * 1000), full, snapshot.services().size(), changed.size(), oldest,
+                    since == null ? -1 : Duration.between(since, start).toMillis());
         }
         return true;
     }

@@ -27,10 +27,16 @@ class ProxyControllerTest {
     private final RecordingBackend backend = new RecordingBackend();
     private final ProxyHealth health = new ProxyHealth(clock, Duration.ofSeconds(60));
     private final List<Double> latencies = new ArrayList<>();
+    private final List<Double> proxyShares = new ArrayList<>();
     private final ProxyMetrics metrics = new ProxyMetrics() {
         @Override
         public void networkProgrammingDuration(IpFamily family, double seconds) {
             latencies.add(seconds);
+        }
+
+        @Override
+        public void changeToRulesDuration(IpFamily family, double seconds) {
+            proxyShares.add(seconds);
         }
     };
     private final ProxyController controller = new ProxyController(backend, Set.of(IpFamily.IPV4), "n1", metrics,
@@ -123,6 +129,30 @@ class ProxyControllerTest {
         clock.advance(Duration.ofMillis(1500));
         controller.syncOnce();
         assertThat(latencies).containsExactly(1.5);
+    }
+
+    @Test
+    void theProxysShareCountsFromTheOldestArrivalToTheSyncsEndAndSurvivesAFailedSync() {
+        synced();
+        controller.syncOnce();
+        assertThat(proxyShares).as("a sync with nothing waiting").isEmpty();
+        // the change was made in the API 5 s ago; it reaches the proxy now
+        var s = slice("ns/a", "a-1", "10.1.0.1");
+        controller.onSliceUpsert(new io.switchboard.core.model.EndpointSliceInfo(s.name(), s.service(), s.addressType(),
+                s.ports(), s.endpoints(), clock.instant().minusSeconds(5)));
+        clock.advance(Duration.ofMillis(200));
+        controller.onServiceUpsert(service("ns/b", "10.0.0.2", 80));
+        clock.advance(Duration.ofMillis(100));
+        backend.failNext(1);
+        controller.syncOnce();
+        assertThat(proxyShares).as("a failed sync put nothing in the kernel").isEmpty();
+        clock.advance(Duration.ofMillis(400));
+        controller.syncOnce();
+        assertThat(proxyShares).as("from the first arrival, kept across the failed sync").containsExactly(0.7);
+        controller.onServiceUpsert(service("ns/c", "10.0.0.3", 80));
+        clock.advance(Duration.ofMillis(50));
+        controller.syncOnce();
+        assertThat(proxyShares).containsExactly(0.7, 0.05);
     }
 
     @Test
