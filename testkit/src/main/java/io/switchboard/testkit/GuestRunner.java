@@ -70,7 +70,8 @@ public final class GuestRunner {
                 String name = id.getLegacyReportingName();
                 String owner = id.getParentId().isPresent() ? id.getUniqueId() : name;
                 lines.add(Guest.encode(new Guest.Result(owner, name, id.isTest(), status, message)));
-                System.out.println("[guest] " + java.time.LocalTime.now().withNano(0) + " " + status + " " + name + (status == Guest.Status.PASSED ? "" : ": " + firstLine(message)));
+                String at = java.time.LocalTime.now().format(java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss"));
+                System.out.println("[guest] " + at + " " + status + " " + name + (status == Guest.Status.PASSED ? "" : ": " + firstLine(message)));
                 try {
                     Files.write(results, lines, StandardCharsets.UTF_8);
                 } catch (IOException e) {

@@ -12,7 +12,8 @@ import java.util.HashMap;
 /**
  * fabric8's in-memory CRUD API server on loopback, restartable on the same port with its data
  * kept (the dispatcher holds the objects). Its gaps: no in/notin selectors, no 410 Gone, no
- * pagination, no validation.
+ * pagination, no validation. Its store is indexed by name, so creating N objects is no longer
+ * quadratic in N ({@link IndexedCrudDispatcher}).
  */
 public final class MockApiServer implements AutoCloseable {
     /** The mock web server logs every request through java.util.logging; keep that quiet. */
@@ -22,11 +23,18 @@ public final class MockApiServer implements AutoCloseable {
         QUIET.setLevel(java.util.logging.Level.WARNING);
     }
 
-    private final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher();
+    private final KubernetesCrudDispatcher dispatcher;
     private KubernetesMockServer server;
     private int port;
 
+    /** The CRUD server with its store indexed by name ({@link IndexedCrudDispatcher}). */
     public MockApiServer() {
+        this(new IndexedCrudDispatcher());
+    }
+
+    /** The CRUD server over a given dispatcher (the stock one, to compare against). */
+    MockApiServer(KubernetesCrudDispatcher dispatcher) {
+        this.dispatcher = dispatcher;
         start(0);
     }
 

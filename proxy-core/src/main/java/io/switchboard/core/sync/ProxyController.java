@@ -23,6 +23,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The sync loop's brain: receives events, keeps the trackers, and on each run of the
@@ -58,7 +59,7 @@ public final class ProxyController implements ServiceHandler, EndpointSliceHandl
     private Set<NamespacedName> carriedChanges = Set.of();
     private volatile ProxySnapshot lastApplied;
     /** When the oldest change not yet taken by a sync reached the proxy, or null if none is waiting. */
-    private final java.util.concurrent.atomic.AtomicReference<Instant> pendingSince = new java.util.concurrent.atomic.AtomicReference<>();
+    private final AtomicReference<Instant> pendingSince = new AtomicReference<>();
 
     public ProxyController(ProxyBackend backend, Set<IpFamily> families, String nodeName, ProxyMetrics metrics,
                            ProxyHealth health, Clock clock, Duration minSyncPeriod, Duration syncPeriod,
