@@ -178,15 +178,26 @@ final class ControlPlaneSuite {
 
     private static void change(String ns, KubernetesClient admin, int s, int e, String ip) {
         String now = Instant.now().truncatedTo(ChronoUnit.MILLIS).toString();
-        Netns.call(ns, () -> admin.discovery().v1().endpointSlices().inNamespace("ns" + (s % 50)).withName("svc" + s + "-abc")
-                .edit(sl -> {
-                    sl.getEndpoints().get(e).setAddresses(List.of(ip));
-                    if (sl.getMetadata().getAnnotations() == null) {
-                        sl.getMetadata().setAnnotations(new HashMap<>());
-                    }
-                    sl.getMetadata().getAnnotations().put("endpoints.kubernetes.io/last-change-trigger-time", now);
-                    return sl;
-                }));
+        // each writer owns its slices, so a conflict is the client's own retry of a write the stalled
+        // mock had already applied (seen at 30,000 services): read it again and make the change again
+        for (int attempt = 1; ; attempt++) {
+            try {
+                Netns.call(ns, () -> admin.discovery().v1().endpointSlices().inNamespace("ns" + (s % 50)).withName("svc" + s + "-abc")
+                        .edit(sl -> {
+                            sl.getEndpoints().get(e).setAddresses(List.of(ip));
+                            if (sl.getMetadata().getAnnotations() == null) {
+                                sl.getMetadata().setAnnotations(new HashMap<>());
+                            }
+                            sl.getMetadata().getAnnotations().put("endpoints.kubernetes.io/last-change-trigger-time", now);
+                            return sl;
+                        }));
+                return;
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException ex) {
+                if (ex.getCode() != 409 || attempt == 3) {
+                    throw ex;
+                }
+            }
+        }
     }
 
     /** {@code burst} endpoint changes from 4 writers, each owning a quarter of the services. */
