@@ -245,6 +245,10 @@ public final class ClusterWatcher implements AutoCloseable {
 
         void restart() {
             informer.stop();
+            if (store != null) {
+                // the stopped informer may not have delivered all it stored: its relist re-delivers everything
+                store.forgetVersions();
+            }
             start();
         }
     }

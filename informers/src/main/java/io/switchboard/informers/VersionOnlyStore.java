@@ -66,6 +66,17 @@ final class VersionOnlyStore<V extends HasMetadata> implements ItemStore<V> {
         return restore(key, versions.get(key));
     }
 
+    /**
+     * Forgets every stored version but keeps the keys. A stopped informer drops the notifications
+     * still queued for its handler, while its store already holds their objects; the relist of the
+     * informer that replaces it then finds nothing new and delivers nothing. With the versions
+     * forgotten, that relist delivers every listed object again as an update (the handler's upsert
+     * is idempotent) and every key it no longer lists as a deletion.
+     */
+    void forgetVersions() {
+        versions.replaceAll((k, v) -> "");
+    }
+
     @Override
     public boolean isFullState() {
         return false;

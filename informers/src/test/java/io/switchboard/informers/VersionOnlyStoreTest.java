@@ -38,6 +38,22 @@ class VersionOnlyStoreTest {
     }
 
     @Test
+    void forgottenVersionsKeepTheKeysAndDifferFromEveryListedVersion() {
+        VersionOnlyStore<Service> store = new VersionOnlyStore<>(Service::new);
+        Service svc = Objects.service("ns", "web", "10.96.0.10");
+        svc.getMetadata().setResourceVersion("7");
+        store.put(store.getKey(svc), svc);
+        store.forgetVersions();
+        // the keys stay, so a relist still finds what was deleted meanwhile
+        assertThat(store.keySet()).containsExactly("ns/web");
+        // and the same object listed again is no longer "unchanged": the informer delivers it as an update
+        Service old = store.put("ns/web", svc);
+        assertThat(old).isNotNull();
+        assertThat(old.getMetadata().getResourceVersion()).isNotEqualTo("7");
+        assertThat(store.get("ns/web").getMetadata().getResourceVersion()).isEqualTo("7");
+    }
+
+    @Test
     void clusterScopedKeysHaveNoNamespace() {
         VersionOnlyStore<EndpointSlice> store = new VersionOnlyStore<>(EndpointSlice::new);
         EndpointSlice slice = new EndpointSlice();
