@@ -120,25 +120,41 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
             return old != null ? old : put(key, value);
         }
 
-        // writes the index cannot follow fail loudly instead of leaving it behind
+        // the other writes of Map, through put and remove so the index follows them too
         @Override
         public String compute(AttributeSet key, BiFunction<? super AttributeSet, ? super String, ? extends String> f) {
-            throw new UnsupportedOperationException("compute on the indexed store");
+            String next = f.apply(key, get(key));
+            if (next == null) {
+                remove(key);
+            } else {
+                put(key, next);
+            }
+            return next;
         }
 
         @Override
         public String computeIfAbsent(AttributeSet key, Function<? super AttributeSet, ? extends String> f) {
-            throw new UnsupportedOperationException("computeIfAbsent on the indexed store");
+            String old = get(key);
+            if (old != null) {
+                return old;
+            }
+            String next = f.apply(key);
+            if (next != null) {
+                put(key, next);
+            }
+            return next;
         }
 
         @Override
         public String computeIfPresent(AttributeSet key, BiFunction<? super AttributeSet, ? super String, ? extends String> f) {
-            throw new UnsupportedOperationException("computeIfPresent on the indexed store");
+            String old = get(key);
+            return old == null ? null : compute(key, (k, v) -> f.apply(k, old));
         }
 
         @Override
         public String merge(AttributeSet key, String value, BiFunction<? super String, ? super String, ? extends String> f) {
-            throw new UnsupportedOperationException("merge on the indexed store");
+            String old = get(key);
+            return compute(key, (k, v) -> old == null ? value : f.apply(old, value));
         }
     }
 }

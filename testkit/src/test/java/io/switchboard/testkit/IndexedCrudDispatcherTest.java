@@ -76,6 +76,25 @@ class IndexedCrudDispatcherTest {
         }
     }
 
+    @Test
+    void everyWriteOfTheStoreKeepsItsNameIndex() {
+        IndexedCrudDispatcher.IndexedStore store = new IndexedCrudDispatcher.IndexedStore();
+        io.fabric8.mockwebserver.crud.AttributeSet a = new io.fabric8.mockwebserver.crud.AttributeSet(
+                new io.fabric8.mockwebserver.crud.Attribute("name", "a"));
+        assertThat(store.computeIfAbsent(a, k -> "1")).isEqualTo("1");
+        assertThat(store.named("a")).containsExactly(a);
+        assertThat(store.merge(a, "2", (o, v) -> o + v)).isEqualTo("12");
+        assertThat(store.computeIfPresent(a, (k, v) -> v + "3")).isEqualTo("123");
+        assertThat(store.get(a)).isEqualTo("123");
+        assertThat(store.compute(a, (k, v) -> null)).isNull();
+        assertThat(store.named("a")).isEmpty();
+        assertThat(store).isEmpty();
+        store.putAll(Map.of(a, "4"));
+        assertThat(store.named("a")).containsExactly(a);
+        store.clear();
+        assertThat(store.named("a")).isEmpty();
+    }
+
     /**
      * Seeded random creates, updates, deletes and gets, sent to a stock CRUD server and to the
      * indexed one: every call ends the same way (which object, or which error code) and both stores
