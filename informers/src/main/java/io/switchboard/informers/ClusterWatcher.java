@@ -310,6 +310,16 @@ public final class ClusterWatcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Restarts the informer of one kind ("Service", "EndpointSlice" or "Node") as the watchdog
+     * does after an outage; for tests that need a restart at a chosen moment.
+     */
+    void restart(String kind) {
+        informers.stream().filter(w -> w.kind.equals(kind)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no informer of kind " + kind))
+                .restart();
+    }
+
     /** Whether every informer currently holds an open watch. */
     public boolean isWatching() {
         return !informers.isEmpty() && informers.stream().allMatch(w -> w.informer.isWatching());

@@ -281,6 +281,71 @@ class ClusterWatcherTest {
         }
     }
 
+    /**
+     * The restart flow in the QEMU guest once ended with one service of six: the watchdog restarted
+     * the Service informer while its first list was still being handed to the core, the stopped
+     * informer dropped the notifications queued for the handler, and the new one's relist found
+     * every object already in the store. Here the handler is held on the first Service while the
+     * informer is restarted: all six arrive once it is let go.
+     */
+    @Test
+    void aRestartWhileTheHandlerIsBehindLosesNoObject() throws Exception {
+        for (int i = 0; i < 6; i++) {
+            admin.services().resource(Objects.service("ns", "s" + i, "10.96.0." + (70 + i))).create();
+        }
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        io.switchboard.core.sync.ServiceHandler slow = new io.switchboard.core.sync.ServiceHandler() {
+            @Override
+            public void onServiceUpsert(io.switchboard.core.model.ServiceInfo service) {
+                if (first.compareAndSet(true, false)) {
+                    held.countDown();
+                    awaitUninterruptibly(release);
+                }
+                state.onServiceUpsert(service);
+            }
+
+            @Override
+            public void onServiceDelete(NamespacedName service) {
+                state.onServiceDelete(service);
+            }
+
+            @Override
+            public void onServicesSynced() {
+                state.onServicesSynced();
+            }
+        };
+        watcher = new ClusterWatcher(proxyClient, "node-1", Duration.ofMinutes(15), slow, state, state, new ProxyMetrics() {
+        }, false);
+        watcher.start();
+        assertThat(held.await(20, java.util.concurrent.TimeUnit.SECONDS)).as("the first Service reached the handler").isTrue();
+        assertThat(state.services).as("the rest is still queued behind it").isEmpty();
+        watcher.restart("Service");
+        release.countDown();
+        await("all six services after the restart", WAIT, () -> state.services.size() == 6);
+        Thread.sleep(500);
+        assertThat(state.services.keySet()).extracting(NamespacedName::name)
+                .containsExactlyInAnyOrder("s0", "s1", "s2", "s3", "s4", "s5");
+    }
+
+    private static void awaitUninterruptibly(java.util.concurrent.CountDownLatch latch) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                if (latch.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                    break;
+                }
+                throw new AssertionError("the test never released the handler");
+            } catch (InterruptedException e) {
+                interrupted = true; // a stopping informer may interrupt its handler thread
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     @Test
     void recoversAfterTheApiServerRestarts() {
         admin.services().resource(Objects.service("ns", "before", "10.96.0.30")).create();
