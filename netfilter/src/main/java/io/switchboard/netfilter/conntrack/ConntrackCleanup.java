@@ -30,12 +30,13 @@ public final class ConntrackCleanup {
             int deleted = 0;
             for (Flow f : stale) {
                 if (conntrack.delete(family, f)) {
+                    // counted as it goes: the client's next packet may already take the new path
+                    metrics.conntrackDeleted(family, 1);
                     deleted++;
                     LOG.debug("deleted stale conntrack entry {}", f);
                 }
             }
             if (deleted > 0) {
-                metrics.conntrackDeleted(family, deleted);
                 LOG.info("{}: deleted {} stale UDP conntrack entries", family.kubernetesName(), deleted);
             }
         } catch (IOException | RuntimeException e) {
