@@ -58,6 +58,8 @@ public final class ProxyController implements ServiceHandler, EndpointSliceHandl
     private ProxySnapshot.ConntrackWork carriedConntrack = ProxySnapshot.ConntrackWork.NONE;
     private Set<NamespacedName> carriedChanges = Set.of();
     private volatile ProxySnapshot lastApplied;
+    /** Run after every full sync the backend accepted (on the sync thread). */
+    private volatile Runnable afterFullSync = () -> { };
     /** When the oldest change not yet taken by a sync reached the proxy, or null if none is waiting. */
     private final AtomicReference<Instant> pendingSince = new AtomicReference<>();
 
@@ -81,6 +83,14 @@ public final class ProxyController implements ServiceHandler, EndpointSliceHandl
     /** The runner that drives {@link #syncOnce()}; start it to begin syncing. */
     public BoundedFrequencyRunner runner() {
         return runner;
+    }
+
+    /**
+     * Sets what runs after every full sync the backend accepted: on the sync thread, before the
+     * next sync can start. A failure is logged and does not fail the sync.
+     */
+    public void afterFullSync(Runnable action) {
+        this.afterFullSync = java.util.Objects.requireNonNull(action);
     }
 
     /** The last snapshot a backend accepted, or null. */
@@ -247,6 +257,13 @@ public final class ProxyController implements ServiceHandler, EndpointSliceHandl
             LOG.debug("sync done in {} ms (full={}, services={}, changed={}, oldest trigger {} ms and oldest arrival {} ms before the start)",
                     Math.round(seconds * 1000), full, snapshot.services().size(), changed.size(), oldest,
                     since == null ? -1 : Duration.between(since, start).toMillis());
+        }
+        if (full) {
+            try {
+                afterFullSync.run();
+            } catch (RuntimeException e) {
+                LOG.warn("the after-full-sync action failed: {}", e.toString());
+            }
         }
         return true;
     }

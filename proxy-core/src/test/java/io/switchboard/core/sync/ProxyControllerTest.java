@@ -94,6 +94,28 @@ class ProxyControllerTest {
     }
 
     @Test
+    void theAfterFullSyncActionRunsAfterEachAcceptedFullSyncOnly() {
+        List<Boolean> seen = new ArrayList<>();
+        controller.afterFullSync(() -> seen.add(backend.last().fullSync()));
+        synced();
+        controller.syncOnce();
+        assertThat(seen).as("after the first (full) sync").containsExactly(true);
+        controller.onServiceUpsert(service("ns/a", "10.0.0.1", 80));
+        controller.syncOnce();
+        assertThat(seen).as("not after a partial sync").hasSize(1);
+        backend.failNext(1);
+        controller.onServiceUpsert(service("ns/b", "10.0.0.2", 80));
+        assertThat(controller.syncOnce()).isFalse();
+        assertThat(seen).as("not after a failed sync").hasSize(1);
+        controller.afterFullSync(() -> {
+            seen.add(true);
+            throw new IllegalStateException("injected");
+        });
+        assertThat(controller.syncOnce()).as("a failing action does not fail the (full) retry").isTrue();
+        assertThat(seen).hasSize(2);
+    }
+
+    @Test
     void periodicFullSync() {
         synced();
         controller.syncOnce();
