@@ -321,9 +321,13 @@ class ClusterWatcherTest {
         watcher.start();
         assertThat(held.await(20, java.util.concurrent.TimeUnit.SECONDS)).as("the first Service reached the handler").isTrue();
         assertThat(state.services).as("the rest is still queued behind it").isEmpty();
+        // restarted once its watch is open, as the watchdog does (stopping an informer in the middle
+        // of its watch's handshake can block the CRUD mock's event loop for half a minute: CI)
+        await("watching", WAIT, () -> watcher.isWatching());
+        assertThat(state.services).as("still held").isEmpty();
         watcher.restart("Service");
         release.countDown();
-        await("all six services after the restart", WAIT, () -> state.services.size() == 6);
+        await("all six services after the restart", Duration.ofSeconds(60), () -> state.services.size() == 6);
         Thread.sleep(500);
         assertThat(state.services.keySet()).extracting(NamespacedName::name)
                 .containsExactlyInAnyOrder("s0", "s1", "s2", "s3", "s4", "s5");
