@@ -77,7 +77,6 @@ public final class MockApiServer implements AutoCloseable {
         }
     }
 
-    /** Stops the server (clients see connection errors). */
     /**
      * The requests received since the last call, each as "METHOD path?query", oldest first (the
      * mock records every request; this drains its record).
@@ -95,6 +94,7 @@ public final class MockApiServer implements AutoCloseable {
         return out;
     }
 
+    /** Stops the server (clients see connection errors). */
     public void stop() {
         server.destroy();
     }
