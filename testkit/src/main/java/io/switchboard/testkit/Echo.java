@@ -121,7 +121,9 @@ public final class Echo {
             } catch (SocketTimeoutException e) {
                 return "TIMEOUT";
             } catch (IOException e) {
-                return "ERROR: " + e.getMessage();
+                // ECONNREFUSED can surface as a plain SocketException (seen once in CI, userspace
+                // mode, a REJECTed port): the same refusal as a ConnectException
+                return "Connection refused".equals(e.getMessage()) ? "REFUSED" : "ERROR: " + e.getMessage();
             }
         });
     }
