@@ -1319,8 +1319,10 @@ abstract class ConformanceSuite {
         return Double.POSITIVE_INFINITY;
     }
 
-    /** {@link #probe} on a thread of its own, started at once, with its own counters. */
-    /** New connections in a loop; a try fails unless its answer starts with "web-". What the first failures answered is kept. */
+    /**
+     * {@link #probe} on a thread of its own, started at once, with its own counters: a try fails
+     * unless its answer starts with "web-", and what the first five failed tries answered is kept.
+     */
     private static final class Probe {
         final java.util.concurrent.atomic.AtomicInteger tries = new java.util.concurrent.atomic.AtomicInteger();
         final java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
