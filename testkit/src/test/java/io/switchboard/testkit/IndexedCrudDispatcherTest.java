@@ -77,6 +77,28 @@ class IndexedCrudDispatcherTest {
     }
 
     @Test
+    void aGetOrUpdateOfOneNamedObjectNeverWalksTheStoreAndAListDoes() {
+        IndexedCrudDispatcher d = new IndexedCrudDispatcher();
+        try (MockApiServer api = new MockApiServer(d); KubernetesClient c = api.client()) {
+            for (int i = 0; i < 20; i++) {
+                c.services().resource(service("x", "s" + i, "1")).create();
+                c.discovery().v1().endpointSlices().resource(slice("x", "s" + i, "1")).create();
+            }
+            long before = d.storeScans();
+            assertThat(c.services().inNamespace("x").withName("s7").get().getMetadata().getName()).isEqualTo("s7");
+            assertThat(c.services().inNamespace("x").withName("nope").get()).isNull();
+            assertThat(c.services().inNamespace("y").withName("s7").get()).isNull();
+            c.discovery().v1().endpointSlices().inNamespace("x").withName("s3").edit(sl -> {
+                sl.getMetadata().getLabels().put("l", "2");
+                return sl;
+            });
+            assertThat(d.storeScans()).as("store walks by named GETs and an edit").isEqualTo(before);
+            assertThat(c.services().inNamespace("x").list().getItems()).hasSize(20);
+            assertThat(d.storeScans()).as("a list walks the store").isGreaterThan(before);
+        }
+    }
+
+    @Test
     void everyWriteOfTheStoreKeepsItsNameIndex() {
         IndexedCrudDispatcher.IndexedStore store = new IndexedCrudDispatcher.IndexedStore();
         io.fabric8.mockwebserver.crud.AttributeSet a = new io.fabric8.mockwebserver.crud.AttributeSet(
