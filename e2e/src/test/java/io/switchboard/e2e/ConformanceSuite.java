@@ -392,12 +392,31 @@ abstract class ConformanceSuite {
         }
     }
 
+    /** The tries of the last {@link #names} call that reached no pod (the first five). */
+    private final List<String> misses = new ArrayList<>();
+
     private Set<String> names(String ns, String ip, int port, int tries) {
         Set<String> seen = new HashSet<>();
+        misses.clear();
         for (int i = 0; i < tries; i++) {
-            seen.add(Echo.tcpHello(ns, ip, port, 2000));
+            long t0 = System.nanoTime();
+            String a = Echo.tcpHello(ns, ip, port, 2000);
+            if (!a.startsWith("web-") && misses.size() < 5) {
+                misses.add(String.format("try %d: %s after %d ms at %s", i + 1, a, (System.nanoTime() - t0) / 1_000_000,
+                        java.time.LocalTime.now()));
+            }
+            seen.add(a);
         }
         return seen;
+    }
+
+    /**
+     * What the last {@link #names} call's tries that reached no pod answered, and the proxy's own
+     * counts of its failed connects to endpoints (userspace mode): for an assertion's description.
+     */
+    private String missed() {
+        String m = metrics().lines().filter(l -> l.startsWith("switchboard_userspace_connect")).collect(java.util.stream.Collectors.joining(", "));
+        return "tries that reached no pod: " + misses + (m.isEmpty() ? "" : "; " + m);
     }
 
     private String metrics() {
@@ -410,7 +429,7 @@ abstract class ConformanceSuite {
         String client = cluster.podNs("client");
         // ns/bad's IPv6 rules are rejected (see sabotage()); its IPv4 rules and every other IPv6 service work
         assertThat(names(client, vip(Fam.V4, "bad"), 80, 10)).hasSize(1).isSubsetOf("web-a", "web-b");
-        assertThat(names(client, vip(Fam.V6, "web"), 80, 120)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+        assertThat(names(client, vip(Fam.V6, "web"), 80, 120)).as(() -> missed()).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
         assertThat(names(client, vip(Fam.V6, "bad"), 80, 3)).doesNotContain("web-a", "web-b");
         assertThat(rules(cluster.node(), Fam.V6)).contains(ruleMark("sticky", "http", "tcp"))
                 .doesNotContain(ruleMark("bad", "http", "tcp"));
@@ -431,16 +450,16 @@ abstract class ConformanceSuite {
     @EnumSource(Fam.class)
     @Order(1)
     void clusterIpFromFlannelAndCalicoPodsReachesEveryEndpoint(Fam f) {
-        assertThat(names(cluster.podNs("client"), vip(f, "web"), 80, 120)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
-        assertThat(names(cluster.podNs("cclient"), vip(f, "web"), 80, 120)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+        assertThat(names(cluster.podNs("client"), vip(f, "web"), 80, 120)).as(() -> missed()).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+        assertThat(names(cluster.podNs("cclient"), vip(f, "web"), 80, 120)).as(() -> missed()).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
     }
 
     @ParameterizedTest
     @EnumSource(Fam.class)
     @Order(2)
     void nodePortFromOutsideAndFromTheNode(Fam f) {
-        assertThat(names(cluster.ext(), nodeIp(f), 30080, 120)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
-        assertThat(names(cluster.node(), vip(f, "web"), 80, 120)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+        assertThat(names(cluster.ext(), nodeIp(f), 30080, 120)).as(() -> missed()).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+        assertThat(names(cluster.node(), vip(f, "web"), 80, 120)).as(() -> missed()).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
         assertThat(names(cluster.node(), nodeIp(f), 30080, 60)).contains("web-a").doesNotContain("REFUSED", "TIMEOUT");
     }
 
@@ -450,7 +469,7 @@ abstract class ConformanceSuite {
     void externalTrafficPolicyLocalOnlyReachesLocalEndpoints(Fam f) {
         assertThat(names(cluster.ext(), nodeIp(f), 30081, 40)).containsExactly("web-a");
         // from inside the cluster the cluster IP still reaches every endpoint
-        assertThat(names(cluster.podNs("client"), vip(f, "web-local"), 80, 60)).containsExactlyInAnyOrder("web-a", "web-d");
+        assertThat(names(cluster.podNs("client"), vip(f, "web-local"), 80, 60)).as(() -> missed()).containsExactlyInAnyOrder("web-a", "web-d");
     }
 
     @Test
@@ -705,7 +724,7 @@ abstract class ConformanceSuite {
         Thread.sleep(2000 * SLOW);
         assertThat(proxy.alive()).isTrue();
         for (Fam f : Fam.values()) {
-            assertThat(names(client, vip(f, "web"), 80, 40)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+            assertThat(names(client, vip(f, "web"), 80, 40)).as(() -> missed()).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
         }
         assertThat(httpGet(cluster.node(), "http://127.0.0.1:10256/healthz")).startsWith("200\n");
         inNode(() -> {
@@ -867,7 +886,7 @@ abstract class ConformanceSuite {
             assertThat(echoed.get()).as("bytes lost").isEqualTo(sent.get());
             assertThat(unanswered.get()).as("UDP requests unanswered of %d", asked.get()).isZero();
         }
-        assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+        assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).as(() -> missed()).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
     }
 
     /**
@@ -916,7 +935,7 @@ abstract class ConformanceSuite {
                 .containsExactly("-A CNI-LOOP -p tcp -m tcp --dport 5555 -j RETURN",
                         "-A CNI-LOOP -m comment --comment \"round " + rounds.get() + "\" -j RETURN");
         assertAnotherAgentsRulesAreIntact();
-        assertThat(names(cluster.podNs("client"), vip(Fam.V4, "web"), 80, 60)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+        assertThat(names(cluster.podNs("client"), vip(Fam.V4, "web"), 80, 60)).as(() -> missed()).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
     }
 
     @Test
@@ -943,11 +962,12 @@ abstract class ConformanceSuite {
             // the kernel is the data path: SIGKILL changes nothing for open or new connections
             s.getOutputStream().write("after\n".getBytes(StandardCharsets.UTF_8));
             assertThat(in.readLine()).isEqualTo(server + " after");
-            assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+            assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).as(() -> missed()).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
         }
         s.close();
         startProxy();
-        assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+        assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).as(() -> "after the new process synced: " + missed())
+                .containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
     }
 
     @Test
@@ -1097,7 +1117,7 @@ abstract class ConformanceSuite {
         } else {
             assertThat(failed).as("connections refused or timed out during the restart: %s", load.failures).isZero();
         }
-        assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+        assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).as(() -> missed()).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
     }
 
     /**
