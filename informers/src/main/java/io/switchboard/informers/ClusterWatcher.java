@@ -214,6 +214,24 @@ public final class ClusterWatcher implements AutoCloseable {
          * not restart its peers.
          */
         boolean seenWatching;
+        /** When it was last (re)started (System.nanoTime). */
+        volatile long startedAt;
+        /**
+         * The watchdog's check before the one that first saw its current watch open (System.nanoTime;
+         * the watch opened after it), 0 while it has none.
+         */
+        long watchingSince;
+        /** The watchdog's last check that saw its watch open (System.nanoTime), 0 before one did. */
+        long lastSeenWatching;
+        /** The check before the one that first saw it synced while not watching (System.nanoTime), else 0. */
+        long syncedSince;
+
+        /** Marks its watch failed; {@code since}: no later than the failure began. */
+        void failed(long since) {
+            failed = true;
+            lastFailure.accumulateAndGet(since, Math::max);
+            outage = true;
+        }
 
         Watched(String kind, java.util.function.Supplier<? extends SharedIndexInformer<?>> make, VersionOnlyStore<?> store,
                 ResourceEventHandler<?> handler) {
@@ -232,14 +250,17 @@ public final class ClusterWatcher implements AutoCloseable {
             inf.addEventHandler(handler);
             inf.exceptionHandler((started, t) -> {
                 LOG.warn("watch of {} failed, retrying: {}", kind, t.toString());
-                failed = true;
-                outage = true;
+                failed(System.nanoTime());
                 return true;
             });
             informer = inf;
             // seenWatching stays as it was: a restarted informer that does not get its watch back
             // is an outage again (its peers are restarted once it has), as a failing one is
             downSince = 0;
+            watchingSince = 0;
+            lastSeenWatching = 0;
+            syncedSince = 0;
+            startedAt = System.nanoTime();
             inf.start();
         }
 
@@ -258,6 +279,13 @@ public final class ClusterWatcher implements AutoCloseable {
 
     /** Whether some watch failed and not every informer is known to have come back since. */
     private volatile boolean outage;
+    /**
+     * The latest failure of a watch (System.nanoTime, a bound no later than when it began): a watch
+     * opened after it is on a connection made since, and is not suspected of being dead.
+     */
+    private final java.util.concurrent.atomic.AtomicLong lastFailure = new java.util.concurrent.atomic.AtomicLong();
+    /** When the watchdog last checked (System.nanoTime). */
+    private long lastCheck;
 
     /**
      * After an outage (some watch failed: the server refused, answered errors or closed the
@@ -266,19 +294,34 @@ public final class ClusterWatcher implements AutoCloseable {
      * succeed" and the informer goes on "watching" a connection that is gone, so it never sees a
      * change again). Once every informer that failed is watching again, those that did not fail
      * are restarted: a relist, diffed against their store, so nothing changed meanwhile is missed.
-     * A normal watch expiry is no failure, so this costs nothing in steady state.
+     * Only those whose watch was open before the failure, though: one opened since is on a new
+     * connection, and restarting it too turned a slow API server into a storm of relists (in the
+     * emulated guest, a watch that took over 2 s to open after its list restarted the other two
+     * informers, whose lists of 2,000 objects then took long enough for the next one, four times
+     * over: the proxy's first sync came after 2 minutes instead of 40 s). A normal watch expiry is
+     * no failure, so this costs nothing in steady state.
      */
     private void checkWatches() {
         try {
             long now = System.nanoTime();
+            long previous = lastCheck;
+            lastCheck = now;
             boolean allWatching = true;
             for (Watched w : informers) {
                 if (w.informer.isWatching()) {
                     w.downSince = 0;
                     w.seenWatching = true;
+                    if (w.watchingSince == 0) {
+                        w.watchingSince = Math.max(previous, w.startedAt);
+                    }
+                    w.lastSeenWatching = now;
                     continue;
                 }
+                w.watchingSince = 0;
                 allWatching = false;
+                if (w.syncedSince == 0 && w.informer.hasSynced()) {
+                    w.syncedSince = Math.max(previous, w.startedAt);
+                }
                 if (!w.seenWatching && !w.informer.hasSynced()) {
                     continue; // still on its first list
                 }
@@ -288,21 +331,25 @@ public final class ClusterWatcher implements AutoCloseable {
                     w.downSince = now;
                 } else if (now - w.downSince >= OUTAGE.toNanos() && !w.failed) {
                     LOG.info("the {} watch has been gone for {} s", w.kind, OUTAGE.toSeconds());
-                    w.failed = true;
-                    outage = true;
+                    // it went after the last check that saw it open, or after its list (a watch can only
+                    // open, and fail, once that is done)
+                    w.failed(Math.max(w.lastSeenWatching, Math.max(w.syncedSince, w.startedAt)));
                 }
             }
             if (!outage || !allWatching) {
                 return;
             }
             outage = false;
+            long failure = lastFailure.get();
             for (Watched w : informers) {
                 if (w.failed) {
                     w.failed = false;
-                } else {
+                } else if (w.watchingSince <= failure) {
                     LOG.info("the watches of its peers failed and recovered; restarting the {} watch, which saw nothing, to relist",
                             w.kind);
                     w.restart();
+                } else {
+                    LOG.debug("the watches of its peers failed and recovered; the {} watch opened since, so it is kept", w.kind);
                 }
             }
         } catch (RuntimeException e) {

@@ -32,6 +32,8 @@ public final class FaultyApiProxy implements AutoCloseable {
     private volatile Mode mode = Mode.PASS;
     private volatile String slowListPath;
     private volatile long slowListMillis;
+    private volatile String slowWatchPath;
+    private volatile long slowWatchMillis;
 
     /** Listens on 127.0.0.1 (an ephemeral port) and forwards to 127.0.0.1:{@code targetPort}. */
     public FaultyApiProxy(int targetPort) {
@@ -83,6 +85,15 @@ public final class FaultyApiProxy implements AutoCloseable {
         slowListPath = path;
     }
 
+    /**
+     * Holds back every watch request whose request line contains {@code path} for {@code delay}: a
+     * watch that takes seconds to open after its list, as from a loaded (or emulated) API server.
+     */
+    public void slowWatches(String path, java.time.Duration delay) {
+        slowWatchMillis = delay.toMillis();
+        slowWatchPath = path;
+    }
+
     private void acceptLoop() {
         while (!listener.isClosed()) {
             try {
@@ -118,6 +129,11 @@ public final class FaultyApiProxy implements AutoCloseable {
             if (slow != null && requestLine.startsWith("GET ") && requestLine.contains(slow)
                     && !requestLine.contains("watch=true")) {
                 Thread.sleep(slowListMillis);
+            }
+            String slowWatch = slowWatchPath;
+            if (slowWatch != null && requestLine.startsWith("GET ") && requestLine.contains(slowWatch)
+                    && requestLine.contains("watch=true")) {
+                Thread.sleep(slowWatchMillis);
             }
             Mode m = mode;
             OutputStream out = client.getOutputStream();
