@@ -286,6 +286,11 @@ public final class ClusterWatcher implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong lastFailure = new java.util.concurrent.atomic.AtomicLong();
     /** When the watchdog last checked (System.nanoTime). */
     private long lastCheck;
+    /** How often the API server's port is tried while watches are down (a TCP connect, no request). */
+    private static final Duration PROBE_PERIOD = Duration.ofMillis(500);
+    private long nextProbe;
+    /** The last probe found the API server's port closed or silent. */
+    private boolean serverUnreachable;
 
     /**
      * After an outage (some watch failed: the server refused, answered errors or closed the
@@ -336,6 +341,9 @@ public final class ClusterWatcher implements AutoCloseable {
                     w.failed(Math.max(w.lastSeenWatching, Math.max(w.syncedSince, w.startedAt)));
                 }
             }
+            if (outage && !allWatching) {
+                probeServer(now);
+            }
             if (!outage || !allWatching) {
                 return;
             }
@@ -354,6 +362,56 @@ public final class ClusterWatcher implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             LOG.warn("watch check failed: {}", e.toString());
+        }
+    }
+
+    /**
+     * While watches are down, fabric8 retries each with a backoff that doubles up to 32 s, and an
+     * attempt against a server that is gone can itself take 20 s to fail, so after a long outage
+     * the watches came back anywhere from one to tens of seconds after the server did. Instead the
+     * watchdog tries the server's port every 0.5 s (a TCP connect, 250 ms at most: no request, so
+     * nothing for a recovering server to answer) and, the moment it accepts again, restarts every
+     * informer without a watch (a list, then a watch). A server that accepts connections but
+     * answers errors is left to fabric8's backoff: only the change from unreachable to reachable
+     * restarts anything.
+     */
+    private void probeServer(long now) {
+        if (now < nextProbe) {
+            return;
+        }
+        nextProbe = now + PROBE_PERIOD.toNanos();
+        java.net.URL url;
+        try {
+            url = new java.net.URL(client.getMasterUrl().toString());
+        } catch (java.net.MalformedURLException | RuntimeException e) {
+            return;
+        }
+        int port = url.getPort() != -1 ? url.getPort() : "https".equals(url.getProtocol()) ? 443 : 80;
+        boolean reachable;
+        try (java.net.Socket socket = new java.net.Socket()) {
+            socket.connect(new java.net.InetSocketAddress(url.getHost(), port), 250);
+            reachable = true;
+        } catch (IOException e) {
+            reachable = false;
+        }
+        if (!reachable) {
+            if (!serverUnreachable) {
+                LOG.info("the API server {}:{} does not accept connections; trying it every {} ms to re-watch once it does",
+                        url.getHost(), port, PROBE_PERIOD.toMillis());
+            }
+            serverUnreachable = true;
+            return;
+        }
+        if (!serverUnreachable) {
+            return;
+        }
+        serverUnreachable = false;
+        for (Watched w : informers) {
+            if (!w.informer.isWatching()) {
+                LOG.info("the API server accepts connections again; restarting the {} informer now, not at its next retry", w.kind);
+                w.failed(now);
+                w.restart();
+            }
         }
     }
 

@@ -187,10 +187,11 @@ class ClusterWatcherTest {
     }
 
     /**
-     * After a long outage (the server refusing connections), the watches are back within 2.5 s of
-     * the server, and a change made as it returns arrives. Uses the production client set-up
-     * ({@link ClusterWatcher#connect}). Measured: 0.04–0.98 s after 16 s, 0.35 s after 45 s
-     * ({@code -DoutageMs=45000}).
+     * After a long outage (the server refusing connections), a change made as the server returns
+     * arrives within 1 s of it (the watchdog tries the server's port every 0.5 s while the watches
+     * are down and restarts the informers the moment it accepts; fabric8's own backoff reaches
+     * 32 s). Uses the production client set-up ({@link ClusterWatcher#connect}); 16 s by default,
+     * {@code -DoutageMs=60000} for the issue's minute.
      */
     @Test
     void watchesComeBackPromptlyAfterALongOutage() throws Exception {
@@ -203,11 +204,13 @@ class ClusterWatcherTest {
         Thread.sleep(Long.getLong("outageMs", 16_000));
         api.restart();
         long back = System.nanoTime();
-        await("watches back within 2.5 s of the server", Duration.ofMillis(2500), () -> watcher.isWatching());
-        System.out.printf("watches re-established %d ms after the API server returned%n", (System.nanoTime() - back) / 1_000_000);
         admin.services().resource(Objects.service("ns", "after-outage", "10.96.0.40")).create();
-        await("a change made as it returns arrives", Duration.ofSeconds(3),
+        await("a change made as it returns arrives within 1 s of the server", Duration.ofSeconds(1),
                 () -> state.services.containsKey(new NamespacedName("ns", "after-outage")));
+        long arrived = System.nanoTime();
+        await("watches back", Duration.ofSeconds(1), () -> watcher.isWatching());
+        System.out.printf("after a %d ms outage: a change made as the API server returned arrived %d ms after it, the watches were back %d ms after it%n",
+                Long.getLong("outageMs", 16_000), (arrived - back) / 1_000_000, (System.nanoTime() - back) / 1_000_000);
     }
 
     /**
