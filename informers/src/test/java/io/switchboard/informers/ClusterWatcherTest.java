@@ -242,7 +242,10 @@ class ClusterWatcherTest {
                 assertThat(state.services).as("state kept while the server answers 500").containsKey(a);
             }
             faulty.mode(io.switchboard.testkit.FaultyApiProxy.Mode.PASS);
+            long fixed = System.nanoTime();
             await("b after the 500s", Duration.ofSeconds(3), () -> state.services.containsKey(new NamespacedName("ns", "b")));
+            System.out.printf("after the 500s: the change made during them arrived %d ms after the server answered again%n",
+                    (System.nanoTime() - fixed) / 1_000_000);
 
             faulty.mode(io.switchboard.testkit.FaultyApiProxy.Mode.WATCH_GONE);
             admin.services().inNamespace("ns").withName("a").delete();
