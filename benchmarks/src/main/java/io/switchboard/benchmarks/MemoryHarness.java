@@ -47,13 +47,12 @@ public final class MemoryHarness {
      * With {@code -Dswitchboard.diagnose=DIR}: writes the process's NMT summary (when the options
      * enable it), a heap class histogram, its thread list and /proc status into DIR.
      */
-    private static void diagnose(long pid, int services) throws Exception {
+    private static void diagnose(long pid, String tag) throws Exception {
         String dir = System.getProperty("switchboard.diagnose");
         if (dir == null) {
             return;
         }
         Path out = Files.createDirectories(Path.of(dir));
-        String tag = services + "svc";
         Files.copy(Path.of("/proc/" + pid + "/status"), out.resolve(tag + "-status.txt"),
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         jcmd(pid, out.resolve(tag + "-nmt.txt"), "VM.native_memory", "summary");
@@ -193,14 +192,23 @@ public final class MemoryHarness {
                             .ifPresent(l -> System.out.println("first sync: " + l));
                     startBreakdown(started, text, services);
                     long rss = vmRss(p.pid());
-                    diagnose(p.pid(), services);
+                    diagnose(p.pid(), services + "svc");
                     if (churn != null) {
                         long pid = p.pid();
                         long[] peak = {0};
+                        long churnStart = System.nanoTime();
                         Thread sampler = new Thread(() -> {
+                            long nextReport = 60;
                             while (!Thread.currentThread().isInterrupted()) {
                                 try {
-                                    peak[0] = Math.max(peak[0], vmRss(pid));
+                                    long now = vmRss(pid);
+                                    peak[0] = Math.max(peak[0], now);
+                                    long s = (System.nanoTime() - churnStart) / 1_000_000_000L;
+                                    if (s >= nextReport) {
+                                        // the trend: a plateau, or growth with the number of changes
+                                        System.out.printf("churn at %d s: RSS %d MB%n", s, now / 1024);
+                                        nextReport += 60;
+                                    }
                                     Thread.sleep(1000);
                                 } catch (Exception e) {
                                     return;
@@ -214,6 +222,7 @@ public final class MemoryHarness {
                         sampler.join();
                         System.out.printf("RSS after the churn: %d MB (largest seen during it: %d MB)%n",
                                 vmRss(pid) / 1024, peak[0] / 1024);
+                        diagnose(pid, services + "svc-after-churn");
                     }
                     return rss;
                 }
