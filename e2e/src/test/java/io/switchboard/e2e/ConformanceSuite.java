@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.switchboard.testkit.FaultyApiProxy;
 import io.switchboard.testkit.MockApiServer;
 import io.switchboard.testkit.Echo;
 import io.switchboard.testkit.Netns;
@@ -290,7 +291,12 @@ abstract class ConformanceSuite {
     }
 
     private void startProxy() throws Exception {
-        List<String> args = new ArrayList<>(List.of("--master", api.url(), "--proxy-mode", mode(), "--hostname-override", NODE,
+        startProxy(api.url());
+    }
+
+    /** Starts the proxy against the given API server URL and waits until it synced both families. */
+    private void startProxy(String master) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--master", master, "--proxy-mode", mode(), "--hostname-override", NODE,
                 "--cluster-cidr", TestCluster.CLUSTER_CIDR + "," + TestCluster.CLUSTER_CIDR6,
                 "--iptables-min-sync-period", "100ms", "--iptables-sync-period", "3s", "--healthz-bind-address", "127.0.0.1:10256",
                 "--metrics-bind-address", "127.0.0.1:10249", "--v", "2"));
@@ -746,6 +752,47 @@ abstract class ConformanceSuite {
         slice("web", "TCP", 8080, Map.of("web-a", NODE, "web-b", NODE, "web-c", NODE, "web-d", "node2"));
         await("web-d back in both families", scaled(Duration.ofSeconds(10)), () -> names(client, vip(Fam.V4, "web"), 80, 20).contains("web-d")
                 && names(client, vip(Fam.V6, "web"), 80, 20).contains("web-d"));
+    }
+
+    /**
+     * The API server answering 500 to every request for 10 s ({@code -Dswitchboard.apiErrorSeconds=60}
+     * for the README's minute): {@link FaultyApiProxy} in front of the mock, the proxy restarted to
+     * talk through it, each switch closing every connection. A change made during the errors is
+     * not in while they last (the rules stay as they were and traffic reaches every pod), and is in
+     * the kernel within 1 s of the server answering again (the watchdog asks for /version while the
+     * watches are down). The proxy is put back on the mock itself afterwards.
+     */
+    @Test
+    @Order(10)
+    void rulesStayWhileTheApiServerAnswersErrorsAndAChangeFlowsWhenItAnswersAgain() throws Exception {
+        int seconds = Integer.getInteger("switchboard.apiErrorSeconds", 10);
+        String client = cluster.podNs("client");
+        FaultyApiProxy faulty = inNode(() -> new FaultyApiProxy(api.port()));
+        try {
+            proxy.close();
+            startProxy(faulty.url());
+            faulty.mode(FaultyApiProxy.Mode.ERROR_500);
+            slice("web", "TCP", 8080, Map.of("web-a", NODE, "web-b", NODE, "web-c", NODE));
+            Thread.sleep(seconds * 1000L * SLOW);
+            assertThat(proxy.alive()).isTrue();
+            assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).as(() -> "while the server answers 500: " + missed())
+                    .containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+            faulty.mode(FaultyApiProxy.Mode.PASS);
+            long back = System.nanoTime();
+            await("the change made during the errors", scaled(Duration.ofSeconds(60)),
+                    () -> !names(client, vip(Fam.V4, "web"), 80, 20).contains("web-d"));
+            long inKernel = (System.nanoTime() - back) / 1_000_000;
+            System.out.printf("[%s] API server answering 500 for %d s: the change made meanwhile was in the kernel %d ms after it answered again%n",
+                    mode(), seconds * SLOW, inKernel);
+            assertThat(Duration.ofMillis(inKernel)).as("change in the kernel after the errors ended")
+                    .isLessThanOrEqualTo(scaled(Duration.ofSeconds(1)));
+        } finally {
+            slice("web", "TCP", 8080, Map.of("web-a", NODE, "web-b", NODE, "web-c", NODE, "web-d", "node2"));
+            proxy.close();
+            faulty.close();
+            startProxy();
+        }
+        await("web-d back", scaled(Duration.ofSeconds(10)), () -> names(client, vip(Fam.V4, "web"), 80, 20).contains("web-d"));
     }
 
     /**

@@ -291,6 +291,10 @@ public final class ClusterWatcher implements AutoCloseable {
     private long nextProbe;
     /** The last probe found the API server's port closed or silent. */
     private boolean serverUnreachable;
+    /** The last probe found the port open but the server answering an error (or nothing in time). */
+    private boolean serverFailing;
+    /** The client's HTTP client without fabric8's retries (made at the first probe that needs it). */
+    private io.fabric8.kubernetes.client.http.HttpClient probeHttp;
 
     /**
      * After an outage (some watch failed: the server refused, answered errors or closed the
@@ -372,8 +376,11 @@ public final class ClusterWatcher implements AutoCloseable {
      * watchdog tries the server's port every 0.5 s (a TCP connect, 250 ms at most: no request, so
      * nothing for a recovering server to answer) and, the moment it accepts again, restarts every
      * informer without a watch (a list, then a watch). A server that accepts connections but
-     * answers errors is left to fabric8's backoff: only the change from unreachable to reachable
-     * restarts anything.
+     * answers errors (500s for every request) is asked for {@code /version} at the same pace, one
+     * request with no retry and a 1 s timeout, and the informers are restarted the moment it
+     * answers again: fabric8's own retry of a 5xx doubles its wait up to 10 tries, so after a
+     * long stretch of errors it could be tens of seconds late. Only a change from unreachable or
+     * failing to answering restarts anything, and nothing is probed while every watch is open.
      */
     private void probeServer(long now) {
         if (now < nextProbe) {
@@ -402,16 +409,54 @@ public final class ClusterWatcher implements AutoCloseable {
             serverUnreachable = true;
             return;
         }
-        if (!serverUnreachable) {
-            return;
-        }
+        boolean wasUnreachable = serverUnreachable;
         serverUnreachable = false;
+        if (!wasUnreachable) {
+            // the port accepts: does the server answer?
+            String error = askVersion(url);
+            if (error != null) {
+                if (!serverFailing) {
+                    LOG.info("the API server accepts connections but answers {}; asking it every {} ms to re-watch once it answers",
+                            error, PROBE_PERIOD.toMillis());
+                }
+                serverFailing = true;
+                return;
+            }
+            if (!serverFailing) {
+                return;
+            }
+        }
+        serverFailing = false;
         for (Watched w : informers) {
             if (!w.informer.isWatching()) {
-                LOG.info("the API server accepts connections again; restarting the {} informer now, not at its next retry", w.kind);
+                LOG.info("the API server {} again; restarting the {} informer now, not at its next retry",
+                        wasUnreachable ? "accepts connections" : "answers", w.kind);
                 w.failed(now);
                 w.restart();
             }
+        }
+    }
+
+    /** Asks the server for {@code /version} once (no retry, 1 s): null if it answered 2xx, else what it did. */
+    private String askVersion(java.net.URL master) {
+        java.util.concurrent.CompletableFuture<? extends io.fabric8.kubernetes.client.http.HttpResponse<String>> f = null;
+        try {
+            if (probeHttp == null) {
+                probeHttp = client.getHttpClient().newBuilder()
+                        .tag(new io.fabric8.kubernetes.client.RequestConfigBuilder().withRequestRetryBackoffLimit(0).build()).build();
+            }
+            java.net.URL version = new java.net.URL(master, "version");
+            f = probeHttp.sendAsync(probeHttp.newHttpRequestBuilder().uri(version.toString()).build(), String.class);
+            int code = f.get(1, java.util.concurrent.TimeUnit.SECONDS).code();
+            return code >= 200 && code < 300 ? null : "HTTP " + code;
+        } catch (java.util.concurrent.TimeoutException e) {
+            f.cancel(true);
+            return "nothing within 1 s";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "nothing (interrupted)";
+        } catch (java.util.concurrent.ExecutionException | java.net.MalformedURLException | RuntimeException e) {
+            return "an error (" + (e.getCause() != null ? e.getCause() : e) + ")";
         }
     }
 
