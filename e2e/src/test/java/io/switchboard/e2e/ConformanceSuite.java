@@ -760,11 +760,13 @@ abstract class ConformanceSuite {
      * talk through it, each switch closing every connection. A change made during the errors is
      * not in while they last (the rules stay as they were and traffic reaches every pod), and is in
      * the kernel within 1 s of the server answering again (the watchdog asks for /version while the
-     * watches are down). The proxy is put back on the mock itself afterwards.
+     * watches are down). Then 5 s of 410 Gone to every watch (lists pass) with another change made
+     * meanwhile: in the kernel within 1 s of the watches being answered again (at once, when a
+     * relist during the 410s already brought it). The proxy is put back on the mock afterwards.
      */
     @Test
     @Order(10)
-    void rulesStayWhileTheApiServerAnswersErrorsAndAChangeFlowsWhenItAnswersAgain() throws Exception {
+    void rulesStayWhileTheApiServerAnswersErrorsOrGoneAndChangesFlowWhenItAnswersAgain() throws Exception {
         int seconds = Integer.getInteger("switchboard.apiErrorSeconds", 10);
         String client = cluster.podNs("client");
         FaultyApiProxy faulty = inNode(() -> new FaultyApiProxy(api.port()));
@@ -785,6 +787,20 @@ abstract class ConformanceSuite {
             System.out.printf("[%s] API server answering 500 for %d s: the change made meanwhile was in the kernel %d ms after it answered again%n",
                     mode(), seconds * SLOW, inKernel);
             assertThat(Duration.ofMillis(inKernel)).as("change in the kernel after the errors ended")
+                    .isLessThanOrEqualTo(scaled(Duration.ofSeconds(1)));
+            // then 5 s of 410 Gone to every watch (lists pass), with another change made meanwhile
+            faulty.mode(FaultyApiProxy.Mode.WATCH_GONE);
+            slice("web", "TCP", 8080, Map.of("web-a", NODE, "web-b", NODE, "web-c", NODE, "web-d", "node2"));
+            Thread.sleep(5000L * SLOW);
+            assertThat(proxy.alive()).isTrue();
+            faulty.mode(FaultyApiProxy.Mode.PASS);
+            long watchesBack = System.nanoTime();
+            await("the change made during the 410s", scaled(Duration.ofSeconds(60)),
+                    () -> names(client, vip(Fam.V4, "web"), 80, 20).contains("web-d"));
+            long gone = (System.nanoTime() - watchesBack) / 1_000_000;
+            System.out.printf("[%s] every watch answered 410 Gone for %d s: the change made meanwhile was in the kernel %d ms after watches were answered again%n",
+                    mode(), 5 * SLOW, gone);
+            assertThat(Duration.ofMillis(gone)).as("change in the kernel after the 410s ended")
                     .isLessThanOrEqualTo(scaled(Duration.ofSeconds(1)));
         } finally {
             slice("web", "TCP", 8080, Map.of("web-a", NODE, "web-b", NODE, "web-c", NODE, "web-d", "node2"));
