@@ -277,18 +277,27 @@ class ClusterWatcherTest {
     void aSlowFirstListRestartsNoOtherInformer() throws Exception {
         try (io.switchboard.testkit.FaultyApiProxy faulty = new io.switchboard.testkit.FaultyApiProxy(api.port())) {
             faulty.slowLists("/endpointslices", Duration.ofSeconds(4));
-            proxyClient.close();
-            proxyClient = ClusterWatcher.connect(null, faulty.url());
-            admin.services().resource(Objects.service("ns", "a", "10.96.0.60")).create();
-            startWatcher();
-            await("watching", WAIT, () -> watcher.isWatching());
-            Thread.sleep(1000); // a restart would come within the watchdog's next checks
-            List<String> requests = api.takeRequests();
+            List<String> requests = watchThroughUntilSettled(faulty, "10.96.0.60");
             assertThat(requests).as("the slice list").anyMatch(r -> r.startsWith("GET ") && r.contains("/endpointslices"));
-            assertThat(requests.stream().filter(r -> r.startsWith("GET /api/v1/services") && !r.contains("watch=true")))
-                    .as("Service lists (a restart relists)").hasSize(1);
-            assertThat(state.services).containsKey(new NamespacedName("ns", "a"));
+            assertServicesListedOnce(requests);
         }
+    }
+
+    /** Starts the watcher through {@code faulty} with one service, and returns the requests once it has watched for 1 s. */
+    private List<String> watchThroughUntilSettled(io.switchboard.testkit.FaultyApiProxy faulty, String clusterIp) throws Exception {
+        proxyClient.close();
+        proxyClient = ClusterWatcher.connect(null, faulty.url());
+        admin.services().resource(Objects.service("ns", "a", clusterIp)).create();
+        startWatcher();
+        await("watching", WAIT, () -> watcher.isWatching());
+        Thread.sleep(1000); // a restart would come within the watchdog's next checks
+        return api.takeRequests();
+    }
+
+    private void assertServicesListedOnce(List<String> requests) {
+        assertThat(requests.stream().filter(r -> r.startsWith("GET /api/v1/services") && !r.contains("watch=true")))
+                .as("Service lists (a restart relists)").hasSize(1);
+        assertThat(state.services).containsKey(new NamespacedName("ns", "a"));
     }
 
     /**
@@ -303,17 +312,9 @@ class ClusterWatcherTest {
         try (io.switchboard.testkit.FaultyApiProxy faulty = new io.switchboard.testkit.FaultyApiProxy(api.port())) {
             faulty.slowWatches("/nodes", Duration.ofSeconds(3));
             faulty.slowLists("/api/v1/services", Duration.ofSeconds(4));
-            proxyClient.close();
-            proxyClient = ClusterWatcher.connect(null, faulty.url());
-            admin.services().resource(Objects.service("ns", "a", "10.96.0.61")).create();
-            startWatcher();
-            await("watching", WAIT, () -> watcher.isWatching());
-            Thread.sleep(1000); // a restart would come within the watchdog's next checks
-            List<String> requests = api.takeRequests();
+            List<String> requests = watchThroughUntilSettled(faulty, "10.96.0.61");
             assertThat(requests).as("the Node watch").anyMatch(r -> r.startsWith("GET ") && r.contains("/nodes") && r.contains("watch=true"));
-            assertThat(requests.stream().filter(r -> r.startsWith("GET /api/v1/services") && !r.contains("watch=true")))
-                    .as("Service lists (a restart relists)").hasSize(1);
-            assertThat(state.services).containsKey(new NamespacedName("ns", "a"));
+            assertServicesListedOnce(requests);
         }
     }
 
