@@ -296,8 +296,16 @@ abstract class ConformanceSuite {
 
     /** Starts the proxy against the given API server URL and waits until it synced both families. */
     private void startProxy(String master) throws Exception {
+        startProxy(master, true);
+    }
+
+    /**
+     * Starts the proxy against the given API server URL, dual-stack or IPv4 only (one cluster CIDR),
+     * and waits until it synced its families.
+     */
+    private void startProxy(String master, boolean dualStack) throws Exception {
         List<String> args = new ArrayList<>(List.of("--master", master, "--proxy-mode", mode(), "--hostname-override", NODE,
-                "--cluster-cidr", TestCluster.CLUSTER_CIDR + "," + TestCluster.CLUSTER_CIDR6,
+                "--cluster-cidr", dualStack ? TestCluster.CLUSTER_CIDR + "," + TestCluster.CLUSTER_CIDR6 : TestCluster.CLUSTER_CIDR,
                 "--iptables-min-sync-period", "100ms", "--iptables-sync-period", "3s", "--healthz-bind-address", "127.0.0.1:10256",
                 "--metrics-bind-address", "127.0.0.1:10249", "--v", "2"));
         args.addAll(extraArgs());
@@ -311,12 +319,12 @@ abstract class ConformanceSuite {
                     throw new AssertionError("switchboard exited:\n" + proxy.logText());
                 }
                 boolean v4 = programmed(Fam.V4, "web");
-                boolean v6 = programmed(Fam.V6, "web");
+                boolean v6 = !dualStack || programmed(Fam.V6, "web");
                 String healthz = httpGet(cluster.node(), "http://127.0.0.1:10256/healthz");
-                // this process has synced both families (the rules above may be a previous process's)
+                // this process has synced its families (the rules above may be a previous process's)
                 String m = metrics();
                 boolean synced = m.contains("kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family=\"IPv4\"} 1")
-                        && m.contains("kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family=\"IPv6\"} 1");
+                        && (!dualStack || m.contains("kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family=\"IPv6\"} 1"));
                 last[0] = "IPv4 rules " + v4 + ", IPv6 rules " + v6 + ", synced " + synced + ", healthz " + healthz;
                 return v4 && v6 && synced && healthz.startsWith("200\n");
             });
@@ -1155,6 +1163,103 @@ abstract class ConformanceSuite {
             assertThat(Echo.tcpHello(client, vip, 80, 2000)).as("good service fuzz/f%d at %s (%s)", g, vip, ctx).isEqualTo("web-a");
         }
         assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).as(ctx).containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+    }
+
+    /**
+     * IPv6 where an IPv4-only proxy (one cluster CIDR) cannot use it, seeded ({@code
+     * -Dswitchboard.v6Input}, 200 objects): IPv6-only Services with IPv6 slices, dual-stack Services
+     * with a slice per family, IPv4 slices holding IPv6 addresses, IPv6 external and load-balancer
+     * IPs on IPv4 Services, IPv4 Services whose only slice is IPv6. The proxy stays up and healthy,
+     * no IPv4 restore fails, the IPv4 side of every dual-stack one answers, and the suite's own
+     * services are unaffected. The objects are deleted and the dual-stack proxy is back afterwards.
+     */
+    @Test
+    @Order(13)
+    void anIpv4OnlyProxyGivenIpv6ObjectsProgramsTheRestAndKeepsSyncing() throws Exception {
+        int n = Integer.getInteger("switchboard.v6Input", 200);
+        long seed = Long.getLong("switchboard.badInputSeed", 20261201L);
+        String ctx = "seed " + seed + ", " + n + " objects";
+        java.util.Random r = new java.util.Random(seed);
+        String client = cluster.podNs("client");
+        proxy.close();
+        startProxy(api.url(), false);
+        try {
+            String before = metrics();
+            List<Integer> dual = new ArrayList<>();
+            inNode(() -> {
+                for (int i = 0; i < n; i++) {
+                    int kind = r.nextInt(5);
+                    String name = "v" + i;
+                    String v4 = "10.96.200." + (i % 250 + 1);
+                    String v6 = "fd00:10:96::" + Integer.toHexString(0x2000 + i);
+                    ServiceBuilder sb = new ServiceBuilder().withNewMetadata().withNamespace("v6in").withName(name).endMetadata()
+                            .withNewSpec().addNewPort().withName("http").withPort(80).withProtocol("TCP").withNewTargetPort(8080)
+                            .endPort().endSpec();
+                    switch (kind) {
+                        case 0 -> sb.editSpec().withClusterIP(v6).withClusterIPs(v6).withIpFamilies("IPv6").endSpec();
+                        case 1 -> sb.editSpec().withClusterIP(v4).withClusterIPs(v4, v6).withIpFamilies("IPv4", "IPv6")
+                                .withIpFamilyPolicy("RequireDualStack").endSpec();
+                        case 3 -> sb.editSpec().withClusterIP(v4).withExternalIPs(v6).withType("LoadBalancer").endSpec()
+                                .editOrNewStatus().withNewLoadBalancer().addNewIngress().withIp("fd00:10:97::" + Integer.toHexString(i + 1))
+                                .endIngress().endLoadBalancer().endStatus();
+                        default -> sb.editSpec().withClusterIP(v4).endSpec();
+                    }
+                    admin.services().resource(sb.build()).createOr(c -> c.update());
+                    List<String[]> slices = new ArrayList<>();
+                    switch (kind) {
+                        case 0, 4 -> slices.add(new String[]{"IPv6", cluster.podIp6("web-a")});
+                        case 1 -> {
+                            slices.add(new String[]{"IPv4", cluster.podIp("web-a")});
+                            slices.add(new String[]{"IPv6", cluster.podIp6("web-a")});
+                        }
+                        case 2 -> slices.add(new String[]{"IPv4", cluster.podIp6("web-a")});
+                        default -> slices.add(new String[]{"IPv4", cluster.podIp("web-a")});
+                    }
+                    for (String[] sl : slices) {
+                        admin.discovery().v1().endpointSlices().resource(new EndpointSliceBuilder().withNewMetadata().withNamespace("v6in")
+                                .withName(name + "-" + sl[0].toLowerCase()).withLabels(Map.of("kubernetes.io/service-name", name)).endMetadata()
+                                .withAddressType(sl[0]).addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort()
+                                .addNewEndpoint().withAddresses(sl[1]).withNewConditions().withReady(true).endConditions().withNodeName(NODE)
+                                .endEndpoint().build()).createOr(c -> c.update());
+                    }
+                    if (kind == 1 || kind == 3) {
+                        dual.add(i);
+                    }
+                }
+                return null;
+            });
+            service("sentinel6", 97, 80, "TCP", 8080, 0, null, false);
+            slice("sentinel6", "TCP", 8080, Map.of("web-a", NODE));
+            await("the sentinel after every object is in the kernel (" + ctx + ")", scaled(Duration.ofSeconds(60)), () -> {
+                assertThat(proxy.alive()).as("switchboard alive (%s)\n%s", ctx, proxy.logText()).isTrue();
+                return programmed(Fam.V4, "sentinel6");
+            });
+            String after = metrics();
+            String sample = "kubeproxy_sync_proxy_rules_iptables_restore_failures_total{ip_family=\"IPv4\"}";
+            assertThat(before).as("the metric is exported").contains(sample + " ");
+            assertThat(counter(after, sample)).as("IPv4 restores that failed as a whole (%s)", ctx).isEqualTo(counter(before, sample));
+            assertThat(counter(after, "switchboard_malformed_objects_total{kind=\"EndpointSlice\"}"))
+                    .as("IPv4 slices holding IPv6 addresses counted as malformed (%s)", ctx)
+                    .isGreaterThan(counter(before, "switchboard_malformed_objects_total{kind=\"EndpointSlice\"}"));
+            assertThat(after).as("an IPv4-only proxy exports no IPv6 sync").doesNotContain("kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family=\"IPv6\"}");
+            assertThat(httpGet(cluster.node(), "http://127.0.0.1:10256/healthz")).as(ctx).startsWith("200");
+            assertThat(dual).as("services with an IPv4 side among the objects (%s)", ctx).isNotEmpty();
+            for (int k = 0; k < Math.min(5, dual.size()); k++) {
+                int i = dual.get(r.nextInt(dual.size()));
+                String vip = "10.96.200." + (i % 250 + 1);
+                assertThat(Echo.tcpHello(client, vip, 80, 2000)).as("the IPv4 side of v6in/v%d at %s (%s)", i, vip, ctx).isEqualTo("web-a");
+            }
+            assertThat(names(client, vip(Fam.V4, "web"), 80, 40)).as(() -> ctx + ": " + missed())
+                    .containsExactlyInAnyOrder("web-a", "web-b", "web-c", "web-d");
+        } finally {
+            inNode(() -> {
+                admin.services().inNamespace("v6in").delete();
+                admin.discovery().v1().endpointSlices().inNamespace("v6in").delete();
+                return null;
+            });
+            proxy.close();
+            startProxy();
+        }
     }
 
     /**
