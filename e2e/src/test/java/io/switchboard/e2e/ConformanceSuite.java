@@ -1065,6 +1065,17 @@ abstract class ConformanceSuite {
         }
     }
 
+    /** How many seeded objects a flow sends, its random source, and the context its assertions name. */
+    private record Seeded(int n, String ctx, java.util.Random random) {
+    }
+
+    /** {@code count} objects from the given property; the seed from {@code -Dswitchboard.badInputSeed}, printed in {@code ctx}. */
+    private static Seeded seeded(String countProperty, int count) {
+        int n = Integer.getInteger(countProperty, count);
+        long seed = Long.getLong("switchboard.badInputSeed", 20261201L);
+        return new Seeded(n, "seed " + seed + ", " + n + " objects", new java.util.Random(seed));
+    }
+
     /**
      * Seeded random malformed and extreme Services and EndpointSlices through the API (2,000 in the
      * default run; {@code -Dswitchboard.badInput=10000} for the long variant, and
@@ -1077,10 +1088,10 @@ abstract class ConformanceSuite {
     @Test
     @Order(13)
     void malformedAndExtremeObjectsNeverStopTheSync() throws Exception {
-        int n = Integer.getInteger("switchboard.badInput", 2000);
-        long seed = Long.getLong("switchboard.badInputSeed", 20261201L);
-        String ctx = "seed " + seed + ", " + n + " objects";
-        java.util.Random r = new java.util.Random(seed);
+        Seeded in = seeded("switchboard.badInput", 2000);
+        int n = in.n();
+        String ctx = in.ctx();
+        java.util.Random r = in.random();
         // the first flow's rejected service is accepted again before this one counts failures
         // (it matters when this flow runs alone: -Dtest=...#malformed*)
         Files.deleteIfExists(sabotageFlag);
@@ -1176,10 +1187,10 @@ abstract class ConformanceSuite {
     @Test
     @Order(13)
     void anIpv4OnlyProxyGivenIpv6ObjectsProgramsTheRestAndKeepsSyncing() throws Exception {
-        int n = Integer.getInteger("switchboard.v6Input", 200);
-        long seed = Long.getLong("switchboard.badInputSeed", 20261201L);
-        String ctx = "seed " + seed + ", " + n + " objects";
-        java.util.Random r = new java.util.Random(seed);
+        Seeded in = seeded("switchboard.v6Input", 200);
+        int n = in.n();
+        String ctx = in.ctx();
+        java.util.Random r = in.random();
         String client = cluster.podNs("client");
         proxy.close();
         startProxy(api.url(), false);
