@@ -214,6 +214,8 @@ public final class ClusterWatcher implements AutoCloseable {
          * not restart its peers.
          */
         boolean seenWatching;
+        /** When the probe last restarted it (System.nanoTime). */
+        long probeRestartedAt = System.nanoTime() - PROBE_RESTART_SPACING.toNanos();
         /** When it was last (re)started (System.nanoTime). */
         volatile long startedAt;
         /**
@@ -293,9 +295,8 @@ public final class ClusterWatcher implements AutoCloseable {
     private boolean serverUnreachable;
     /** The last probe found the port open but the server answering an error (or nothing in time). */
     private boolean serverFailing;
-    /** At most one restart of the informers by the probe in this long (a server flapping between errors and answers). */
-    private static final Duration PROBE_RESTART_SPACING = Duration.ofSeconds(5);
-    private long lastProbeRestart = System.nanoTime() - PROBE_RESTART_SPACING.toNanos();
+    /** At most one restart of an informer by the probe in this long (a server flapping, or refusing every watch). */
+    private static final Duration PROBE_RESTART_SPACING = Duration.ofSeconds(10);
     /** The client's HTTP client without fabric8's retries (made at the first probe that needs it). */
     private io.fabric8.kubernetes.client.http.HttpClient probeHttp;
 
@@ -382,8 +383,10 @@ public final class ClusterWatcher implements AutoCloseable {
      * answers errors (500s for every request) is asked for {@code /version} at the same pace, one
      * request with no retry and a 1 s timeout, and the informers are restarted the moment it
      * answers again: fabric8's own retry of a 5xx doubles its wait up to 10 tries, so after a
-     * long stretch of errors it could be tens of seconds late. Only a change from unreachable or
-     * failing to answering restarts anything, and nothing is probed while every watch is open.
+     * long stretch of errors it could be tens of seconds late. And an informer whose watch has been
+     * gone for 2 s while the server answers is restarted too: after an outage shorter than that
+     * check, a watch attempt begun while the server was away hung for 18 s (CI). Each informer is
+     * restarted by the probe at most once in 10 s, and nothing is probed while every watch is open.
      */
     private void probeServer(long now) {
         if (now < nextProbe) {
@@ -414,11 +417,12 @@ public final class ClusterWatcher implements AutoCloseable {
         }
         boolean wasUnreachable = serverUnreachable;
         serverUnreachable = false;
+        boolean wasFailing = serverFailing;
         if (!wasUnreachable) {
             // the port accepts: does the server answer?
             String error = askVersion(url);
-            if (error == null && serverFailing && now - lastProbeRestart < PROBE_RESTART_SPACING.toNanos()) {
-                return; // answering again soon after the last restart: a flapping server is left to fabric8
+            if (error != null && error.isEmpty()) {
+                return; // nothing in time: slow is not failing, and not answering either
             }
             if (error != null) {
                 if (!serverFailing) {
@@ -428,16 +432,21 @@ public final class ClusterWatcher implements AutoCloseable {
                 serverFailing = true;
                 return;
             }
-            if (!serverFailing) {
-                return;
-            }
         }
         serverFailing = false;
-        lastProbeRestart = now;
+        // the server answers: restart what has no watch, at most once per informer in PROBE_RESTART_SPACING
+        // (a server flapping between errors and answers, or refusing every watch, is left to fabric8)
         for (Watched w : informers) {
-            if (!w.informer.isWatching()) {
-                LOG.info("the API server {} again; restarting the {} informer now, not at its next retry",
-                        wasUnreachable ? "accepts connections" : "answers", w.kind);
+            if (w.informer.isWatching() || now - w.probeRestartedAt < PROBE_RESTART_SPACING.toNanos()) {
+                continue;
+            }
+            // after the server was away or failing: at once; else once its watch has been gone a while
+            // (a watch attempt begun while the server was away can hang for many seconds)
+            boolean gone = w.downSince != 0 && now - w.downSince >= OUTAGE.toNanos();
+            if (wasUnreachable || wasFailing || gone) {
+                LOG.info("the API server {}; restarting the {} informer, which has no watch, now rather than at its next retry",
+                        wasUnreachable ? "accepts connections again" : wasFailing ? "answers again" : "answers", w.kind);
+                w.probeRestartedAt = now;
                 w.failed(now);
                 w.restart();
             }
@@ -445,9 +454,9 @@ public final class ClusterWatcher implements AutoCloseable {
     }
 
     /**
-     * Asks the server for {@code /version} once (no retry, 1 s): what it answered if that was an
-     * error, else null (a 2xx, or nothing in time: a server too slow to answer, as the CRUD mock
-     * while dropped watches stall it, is not one to restart the informers against).
+     * Asks the server for {@code /version} once (no retry, 1 s): null if it answered 2xx, empty if
+     * nothing came in time (a server too slow to answer, as the CRUD mock while dropped watches
+     * stall it, is neither failing nor one to restart the informers against), else what it answered.
      */
     private String askVersion(java.net.URL master) {
         java.util.concurrent.CompletableFuture<? extends io.fabric8.kubernetes.client.http.HttpResponse<String>> f = null;
@@ -462,7 +471,7 @@ public final class ClusterWatcher implements AutoCloseable {
             return code >= 200 && code < 300 ? null : "HTTP " + code;
         } catch (java.util.concurrent.TimeoutException e) {
             f.cancel(true);
-            return null; // slow is not failing: nothing to restart for, whatever it answers later
+            return "";
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "nothing (interrupted)";
