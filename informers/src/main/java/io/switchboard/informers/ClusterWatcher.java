@@ -442,7 +442,9 @@ public final class ClusterWatcher implements AutoCloseable {
             }
             // after the server was away or failing: at once; else once its watch has been gone a while
             // (a watch attempt begun while the server was away can hang for many seconds)
-            boolean gone = w.downSince != 0 && now - w.downSince >= OUTAGE.toNanos();
+            // (only a watch this informer held and lost: one slow to open after its list, as from a
+            // loaded API server, is left alone, or each 10 s would bring another relist)
+            boolean gone = w.downSince != 0 && w.lastSeenWatching != 0 && now - w.downSince >= OUTAGE.toNanos();
             if (wasUnreachable || wasFailing || gone) {
                 LOG.info("the API server {}; restarting the {} informer, which has no watch, now rather than at its next retry",
                         wasUnreachable ? "accepts connections again" : wasFailing ? "answers again" : "answers", w.kind);
