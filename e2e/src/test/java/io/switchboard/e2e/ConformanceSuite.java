@@ -304,6 +304,11 @@ abstract class ConformanceSuite {
      * and waits until it synced its families.
      */
     private void startProxy(String master, boolean dualStack) throws Exception {
+        startProxy(master, dualStack, scaled(Duration.ofSeconds(60)));
+    }
+
+    /** As {@link #startProxy(String, boolean)}, waiting at most {@code bound} for the first syncs. */
+    private void startProxy(String master, boolean dualStack, Duration bound) throws Exception {
         List<String> args = new ArrayList<>(List.of("--master", master, "--proxy-mode", mode(), "--hostname-override", NODE,
                 "--cluster-cidr", dualStack ? TestCluster.CLUSTER_CIDR + "," + TestCluster.CLUSTER_CIDR6 : TestCluster.CLUSTER_CIDR,
                 "--iptables-min-sync-period", "100ms", "--iptables-sync-period", "3s", "--healthz-bind-address", "127.0.0.1:10256",
@@ -314,7 +319,7 @@ abstract class ConformanceSuite {
                         "SWITCHBOARD_NETLINK_FAULT", sabotageFlag.toString()), args.toArray(String[]::new));
         String[] last = {""};
         try {
-            await("switchboard healthy with rules", scaled(Duration.ofSeconds(60)), () -> {
+            await("switchboard healthy with rules", bound, () -> {
                 if (!proxy.alive()) {
                     throw new AssertionError("switchboard exited:\n" + proxy.logText());
                 }
@@ -783,7 +788,9 @@ abstract class ConformanceSuite {
         FaultyApiProxy faulty = inNode(() -> new FaultyApiProxy(api.port()));
         try {
             proxy.close();
-            startProxy(faulty.url());
+            // its first lists once took 59 s here (the CRUD mock, just restarted by the flow before,
+            // answered nothing through the faulty proxy for a minute): a longer bound for this start
+            startProxy(faulty.url(), true, scaled(Duration.ofSeconds(180)));
             faulty.mode(FaultyApiProxy.Mode.ERROR_500);
             slice("web", "TCP", 8080, Map.of("web-a", NODE, "web-b", NODE, "web-c", NODE));
             Thread.sleep(seconds * 1000L * SLOW);
