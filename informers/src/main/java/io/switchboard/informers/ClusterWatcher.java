@@ -99,6 +99,7 @@ public final class ClusterWatcher implements AutoCloseable {
 
         RestClientMetrics rest = new RestClientMetrics(metrics, System::nanoTime);
         return new KubernetesClientBuilder().withConfig(config)
+                .withHttpClientFactory(new EagerWatchHttpClientFactory())
                 .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor(RestClientMetrics.NAME, rest)).build();
     }
 
@@ -228,7 +229,7 @@ public final class ClusterWatcher implements AutoCloseable {
         /** The check before the one that first saw it synced while not watching (System.nanoTime), else 0. */
         long syncedSince;
 
-        /** Marks its watch failed; {@code since}: no later than the failure began. */
+        /** Marks its watch failed; {@code since}: a peer's watch opened after it is not suspected. */
         void failed(long since) {
             failed = true;
             lastFailure.accumulateAndGet(since, Math::max);
@@ -282,8 +283,9 @@ public final class ClusterWatcher implements AutoCloseable {
     /** Whether some watch failed and not every informer is known to have come back since. */
     private volatile boolean outage;
     /**
-     * The latest failure of a watch (System.nanoTime, a bound no later than when it began): a watch
-     * opened after it is on a connection made since, and is not suspected of being dead.
+     * The latest failure of a watch (System.nanoTime): for a watch that was cut, the check that first
+     * saw it gone; a peer's watch opened after it is on a connection made since, and is not
+     * suspected of being dead.
      */
     private final java.util.concurrent.atomic.AtomicLong lastFailure = new java.util.concurrent.atomic.AtomicLong();
     /** When the watchdog last checked (System.nanoTime). */
@@ -302,10 +304,10 @@ public final class ClusterWatcher implements AutoCloseable {
 
     /**
      * After an outage (some watch failed: the server refused, answered errors or closed the
-     * connection), an informer whose watch never failed may hold a dead watch: fabric8 7.8.0's JDK
-     * client misses some abrupt closes (the WebSocket's close fails with "Queued close did not
-     * succeed" and the informer goes on "watching" a connection that is gone, so it never sees a
-     * change again). Once every informer that failed is watching again, those that did not fail
+     * connection), an informer whose watch never failed may hold a dead watch: the JDK's WebSocket
+     * loses the end of a connection read while its listener has no message requested, and the
+     * informer goes on "watching" a connection that is gone, never to see a change again
+     * ({@link EagerWatchHttpClientFactory} narrows that to a window of microseconds; this covers the rest). Once every informer that failed is watching again, those that did not fail
      * are restarted: a relist, diffed against their store, so nothing changed meanwhile is missed.
      * Only those whose watch was open before the failure, though: one opened since is on a new
      * connection, and restarting it too turned a slow API server into a storm of relists (in the
@@ -344,9 +346,13 @@ public final class ClusterWatcher implements AutoCloseable {
                     w.downSince = now;
                 } else if (now - w.downSince >= OUTAGE.toNanos() && !w.failed) {
                     LOG.info("the {} watch has been gone for {} s", w.kind, OUTAGE.toSeconds());
-                    // it went after the last check that saw it open, or after its list (a watch can only
-                    // open, and fail, once that is done)
-                    w.failed(Math.max(w.lastSeenWatching, Math.max(w.syncedSince, w.startedAt)));
+                    // A watch that was open went by the check that first saw it gone: what cut it may
+                    // have cut every watch open until then, so a peer's watch is kept only if it opened
+                    // after that check (bounding by the last check that saw it open instead kept a
+                    // Service watch opened 5 ms before the cut, dead since). One that never opened
+                    // after its list is a slow server, no cut: bounded by its list, so peers watching
+                    // since are kept (the guest's relist storm).
+                    w.failed(w.lastSeenWatching != 0 ? w.downSince : Math.max(w.syncedSince, w.startedAt));
                 }
             }
             if (outage && !allWatching) {
