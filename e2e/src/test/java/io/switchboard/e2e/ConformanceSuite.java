@@ -391,7 +391,7 @@ abstract class ConformanceSuite {
                 .withExternalTrafficPolicy(etp).withSessionAffinity(affinity ? "ClientIP" : "None")
                 .withHealthCheckNodePort("Local".equals(etp) ? 32000 + port % 100 : null).endSpec();
         Service s = sb.build();
-        inNode(() -> admin.services().resource(s).createOr(r -> r.update()));
+        inNode(() -> conflictRetried(() -> admin.services().resource(s).createOr(r -> r.update())));
     }
 
     /** One EndpointSlice per family with the pods' addresses ({@code pod -> node}). */
@@ -407,7 +407,26 @@ abstract class ConformanceSuite {
                     .withAddressType(f == Fam.V4 ? "IPv4" : "IPv6")
                     .addNewPort().withName(proto.equals("UDP") ? "dns" : "http").withPort(port).withProtocol(proto).endPort()
                     .withEndpoints(eps).build();
-            inNode(() -> admin.discovery().v1().endpointSlices().resource(s).createOr(r -> r.update()));
+            inNode(() -> conflictRetried(() -> admin.discovery().v1().endpointSlices().resource(s).createOr(r -> r.update())));
+        }
+    }
+
+    /**
+     * {@code write} again (a fresh read of the object's version) on a 409: when the CRUD mock
+     * stalls its event loop (it waits there for a closed watch's executor: 20 s in the guest's CI
+     * run of 2026-12-07, after the API-away flow restarted the proxy's informers), the client
+     * retries a PUT that had gone through, and the retry's version is stale.
+     */
+    private static <T> T conflictRetried(java.util.function.Supplier<T> write) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return write.get();
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt == 5) {
+                    throw e;
+                }
+                System.out.printf("write answered 409 (attempt %d), writing again: %s%n", attempt, e.getStatus() == null ? e.getMessage() : e.getStatus().getMessage());
+            }
         }
     }
 
