@@ -307,8 +307,9 @@ public final class ClusterWatcher implements AutoCloseable {
      * connection), an informer whose watch never failed may hold a dead watch: the JDK's WebSocket
      * loses the end of a connection read while its listener has no message requested, and the
      * informer goes on "watching" a connection that is gone, never to see a change again
-     * ({@link EagerWatchHttpClientFactory} narrows that to a window of microseconds; this covers the rest). Once every informer that failed is watching again, those that did not fail
-     * are restarted: a relist, diffed against their store, so nothing changed meanwhile is missed.
+     * ({@link EagerWatchHttpClientFactory} narrows that to a window of microseconds; this covers
+     * the rest). Once every informer that failed is watching again, those that did not fail are
+     * restarted: a relist, diffed against their store, so nothing changed meanwhile is missed.
      * Only those whose watch was open before the failure, though: one opened since is on a new
      * connection, and restarting it too turned a slow API server into a storm of relists (in the
      * emulated guest, a watch that took over 2 s to open after its list restarted the other two
