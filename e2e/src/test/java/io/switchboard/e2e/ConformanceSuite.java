@@ -412,10 +412,10 @@ abstract class ConformanceSuite {
     }
 
     /**
-     * {@code write} again (a fresh read of the object's version) on a 409: when the CRUD mock
-     * stalls its event loop (it waits there for a closed watch's executor: 20 s in the guest's CI
-     * run of 2026-12-07, after the API-away flow restarted the proxy's informers), the client
-     * retries a PUT that had gone through, and the retry's version is stale.
+     * {@code write} again (a fresh read of the object's version) on a 409: a client that times out
+     * retries a PUT that may have gone through, and the retry's version is stale (seen in the
+     * guest's CI run of 2026-12-07 while the stock CRUD mock stalled its event loop 20 s on a closed
+     * watch; {@code IndexedCrudDispatcher} now ends watches off that loop).
      */
     private static <T> T conflictRetried(java.util.function.Supplier<T> write) {
         for (int attempt = 1; ; attempt++) {

@@ -257,8 +257,8 @@ class ClusterWatcherTest {
 
             faulty.mode(io.switchboard.testkit.FaultyApiProxy.Mode.WATCH_GONE);
             admin.services().inNamespace("ns").withName("a").delete();
-            // createOr: the mock can stall its event loop while the faulty proxy drops watches, and
-            // the admin client then retries a POST that already went through (CI: 409 already exists)
+            // createOr: a client that retries a POST which already went through gets 409 already
+            // exists (seen in CI while the stock mock stalled its event loop on a dropped watch)
             admin.services().resource(Objects.service("ns", "c", "10.96.0.52")).createOr(r -> r.update());
             Thread.sleep(5000);
             faulty.mode(io.switchboard.testkit.FaultyApiProxy.Mode.PASS);

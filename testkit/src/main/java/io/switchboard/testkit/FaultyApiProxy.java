@@ -55,9 +55,9 @@ public final class FaultyApiProxy implements AutoCloseable {
 
     /**
      * Switches the mode and closes every open connection (watches included). Toward the mock server
-     * a watch is ended with a WebSocket close frame first: the CRUD mock blocks its only event-loop
-     * thread for many seconds when a watch's connection just drops (its listener waits for an
-     * executor to end), which would stall the whole mock rather than test the client.
+     * a watch is ended with a WebSocket close frame first, as a proxy in front of an API server
+     * would. (The stock CRUD mock blocked its event loop when a watch with events queued just
+     * dropped; {@link IndexedCrudDispatcher} no longer does, and the frame is kept as the orderly end.)
      */
     public void mode(Mode m) {
         mode = m;

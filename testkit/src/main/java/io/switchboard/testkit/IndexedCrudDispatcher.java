@@ -6,7 +6,11 @@ import io.fabric8.mockwebserver.crud.AttributeSet;
 import io.fabric8.mockwebserver.crud.AttributeType;
 import io.fabric8.mockwebserver.crud.CrudDispatcher;
 import io.fabric8.mockwebserver.crud.Value;
+import io.fabric8.mockwebserver.http.ByteString;
 import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.Response;
+import io.fabric8.mockwebserver.http.WebSocket;
+import io.fabric8.mockwebserver.http.WebSocketListener;
 
 import java.lang.reflect.Field;
 import java.net.URI;
@@ -33,12 +37,23 @@ import java.util.function.Function;
  * The same holds for a GET of one named object (not a watch): the stock one copies and matches the
  * whole store (24-48 ms a request at 20,000 objects, measured), so every {@code edit()} a test or
  * benchmark sends paid for it.
+ *
+ * <p>A watch whose connection ends no longer blocks the server. The stock watch listener, told on
+ * the server's event loop that its WebSocket closed, shuts its sender down and waits up to a
+ * minute for it; the sender, when events were still queued (a burst the client had not been sent
+ * yet), waits for each write to complete, which only that blocked event loop can do (30 s each).
+ * Every request of every client then stalled for up to a minute after a proxy with a backlog was
+ * stopped. Here the listener leaves the dispatcher's watch list at once (so no new event is given
+ * to it) and the stock close runs on a thread of its own, where the writes left fail as soon as the
+ * event loop gets to them.
  */
 final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
     private static final String NAME = "name";
 
     private final IndexedStore store = new IndexedStore();
     private final ReadWriteLock lock;
+    /** The dispatcher's open watches (a copy-on-write set), left by a closed one before its close runs. */
+    private final Set<?> watches;
 
     /** How often a request walked the whole store (lists do; lookups and GETs of one name must not). */
     long storeScans() {
@@ -53,8 +68,80 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
             Field l = KubernetesCrudDispatcher.class.getDeclaredField("lock");
             l.setAccessible(true);
             lock = (ReadWriteLock) l.get(this);
+            Field w = KubernetesCrudDispatcher.class.getDeclaredField("watchEventListeners");
+            w.setAccessible(true);
+            watches = (Set<?>) w.get(this);
         } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("fabric8's CrudDispatcher has no object map or lock to index", e);
+            throw new IllegalStateException("fabric8's CrudDispatcher has no object map, lock or watch list to wrap", e);
+        }
+    }
+
+    /** The stock watch, its end handled off the event loop ({@link ClosedOffLoop}). */
+    @Override
+    public MockResponse handleWatch(String path) {
+        MockResponse response = super.handleWatch(path);
+        WebSocketListener listener = response == null ? null : response.getWebSocketListener();
+        return listener == null ? response : response.withWebSocketUpgrade(new ClosedOffLoop(listener, watches));
+    }
+
+    /**
+     * A watch listener whose end (close or failure) takes it out of the dispatcher's watch list at
+     * once and runs the stock end, which waits for its sender, on a daemon thread of its own.
+     */
+    static final class ClosedOffLoop extends WebSocketListener {
+        private final WebSocketListener stock;
+        private final Set<?> watches;
+
+        ClosedOffLoop(WebSocketListener stock, Set<?> watches) {
+            this.stock = stock;
+            this.watches = watches;
+        }
+
+        @Override
+        public void onBeforeAccept(WebSocket ws, Response response) {
+            stock.onBeforeAccept(ws, response);
+        }
+
+        @Override
+        public void onOpen(WebSocket ws, Response response) {
+            stock.onOpen(ws, response);
+        }
+
+        @Override
+        public void onMessage(WebSocket ws, String text) {
+            stock.onMessage(ws, text);
+        }
+
+        @Override
+        public void onMessage(WebSocket ws, ByteString bytes) {
+            stock.onMessage(ws, bytes);
+        }
+
+        @Override
+        public void onMessage(WebSocket ws, byte[] bytes) {
+            stock.onMessage(ws, bytes);
+        }
+
+        @Override
+        public void onClosing(WebSocket ws, int code, String reason) {
+            stock.onClosing(ws, code, reason);
+        }
+
+        @Override
+        public void onClosed(WebSocket ws, int code, String reason) {
+            offLoop(() -> stock.onClosed(ws, code, reason));
+        }
+
+        @Override
+        public void onFailure(WebSocket ws, Throwable t, Response response) {
+            offLoop(() -> stock.onFailure(ws, t, response));
+        }
+
+        private void offLoop(Runnable end) {
+            watches.remove(stock);
+            Thread t = new Thread(end, "mock-watch-end");
+            t.setDaemon(true);
+            t.start();
         }
     }
 
