@@ -16,13 +16,13 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * A watch that ends with events still queued for it must not stall the server. A raw watch that
  * asks for no message holds the server's writes back while 400 services of 60 kB each are created,
- * then its connection is dropped; another client's GET follows. The stock dispatcher answers it
- * only after its sender gave up a write (30 s, measured: 29.9 s); ours at once.
+ * then its connection is dropped; another client's GET follows. The stock dispatcher, when the
+ * close meets a pending write, answers it only after its sender gave up that write (30 s,
+ * measured: 29.9 s); ours at once.
  */
 class WatchEndTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -71,12 +71,25 @@ class WatchEndTest {
         }
     }
 
-    /** The stock dispatcher, same steps: its GET is not answered within 3 s (the case is real). */
+    /**
+     * The stock dispatcher, same steps: its GET is not answered within 3 s (the case is real). The
+     * stall needs the close to reach the stock listener while a write is still pending, a race (it
+     * stalled in 3 of 4 runs here): when the stock one answers this time, the case is counted
+     * skipped, never passed.
+     */
     @Test
     void theStockDispatcherStallsOnTheSameSteps() throws Exception {
         try (MockApiServer api = new MockApiServer(new KubernetesCrudDispatcher())) {
             HttpRequest get = dropABackedUpWatch(api);
-            assertThatThrownBy(() -> HTTP.send(get, HttpResponse.BodyHandlers.ofString())).isInstanceOf(HttpTimeoutException.class);
+            long t0 = System.nanoTime();
+            try {
+                HttpResponse<String> r = HTTP.send(get, HttpResponse.BodyHandlers.ofString());
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                org.junit.jupiter.api.Assumptions.abort("the stock dispatcher answered (" + r.statusCode() + ") in " + ms
+                        + " ms this time: the close did not meet a pending write");
+            } catch (HttpTimeoutException expected) {
+                assertThat((System.nanoTime() - t0) / 1_000_000).isGreaterThanOrEqualTo(2_900);
+            }
         }
     }
 }
