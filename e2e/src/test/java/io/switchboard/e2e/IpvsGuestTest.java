@@ -37,6 +37,11 @@ class IpvsGuestTest {
         // the bad input and the restart with over a thousand services
         boolean longRun = Boolean.getBoolean("switchboard.guest.long");
         List<String> jvm = new ArrayList<>(List.of("-Xss1m", "-Dswitchboard.guest.long=" + longRun));
+        // the flows' own knobs given here (-Dswitchboard.badInput=10000, -Dswitchboard.apiErrorSeconds=60,
+        // ...) reach the guest's JVM too
+        System.getProperties().stringPropertyNames().stream().sorted()
+                .filter(k -> k.startsWith("switchboard.") && !k.startsWith("switchboard.guest."))
+                .forEach(k -> jvm.add("-D" + k + "=" + System.getProperty(k)));
         // class loading dominates a proxy start under emulation: the guest's proxies map an archive
         // recorded here (the guest runs this machine's JDK and jar, so it matches)
         Path cds = Path.of("target/ipvs-guest/switchboard.jsa").toAbsolutePath();
