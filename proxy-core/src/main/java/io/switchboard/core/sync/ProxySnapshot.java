@@ -10,6 +10,7 @@ import io.switchboard.core.topology.EndpointSelection;
 import io.switchboard.core.topology.EndpointSelector;
 import io.switchboard.core.track.EndpointChanges;
 import io.switchboard.core.model.Protocol;
+import io.switchboard.core.util.SortedMaps;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -79,16 +80,20 @@ public record ProxySnapshot(SortedMap<ServicePortName, ServicePort> services,
         boolean reuse = !fullSync && previous != null && previous.node().name().equals(node.name())
                 && java.util.Objects.equals(previous.node().zone(), zone);
         for (IpFamily family : families) {
-            TreeMap<ServicePortName, EndpointSelection> perFamily = new TreeMap<>();
-            SortedMap<ServicePortName, EndpointSelection> before = reuse ? previous.selections(family) : null;
+            // services are walked in order and the previous selections read with a cursor, so the
+            // map is built without a tree search per service port (SortedMaps)
+            List<ServicePortName> keys = new ArrayList<>(services.size());
+            List<EndpointSelection> values = new ArrayList<>(services.size());
+            SortedMaps.Cursor<ServicePortName, EndpointSelection> before = SortedMaps.cursor(reuse ? previous.selections(family) : null);
             for (Map.Entry<ServicePortName, ServicePort> e : services.entrySet()) {
                 if (e.getValue().clusterIp(family).isEmpty()) {
                     continue;
                 }
-                if (before != null && !changedServices.contains(e.getKey().service())) {
+                if (reuse && !changedServices.contains(e.getKey().service())) {
                     EndpointSelection kept = before.get(e.getKey());
                     if (kept != null) {
-                        perFamily.put(e.getKey(), kept);
+                        keys.add(e.getKey());
+                        values.add(kept);
                         continue;
                     }
                 }
@@ -99,9 +104,10 @@ public record ProxySnapshot(SortedMap<ServicePortName, ServicePort> services,
                         ofFamily.add(ep);
                     }
                 }
-                perFamily.put(e.getKey(), EndpointSelector.select(e.getValue(), ofFamily, node.name(), zone));
+                keys.add(e.getKey());
+                values.add(EndpointSelector.select(e.getValue(), ofFamily, node.name(), zone));
             }
-            selections.put(family, Collections.unmodifiableSortedMap(perFamily));
+            selections.put(family, Collections.unmodifiableSortedMap(SortedMaps.ofAscending(keys, values)));
         }
         return new ProxySnapshot(services, endpoints, selections, node, changedServices, fullSync, conntrack);
     }
