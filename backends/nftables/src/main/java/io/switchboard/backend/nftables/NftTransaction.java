@@ -1,6 +1,7 @@
 package io.switchboard.backend.nftables;
 
 import io.switchboard.core.model.ServicePortName;
+import io.switchboard.core.util.SortedMaps;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -191,16 +192,19 @@ public final class NftTransaction {
             after.maps().forEach(m -> tx.line(m, null));
             after.setup().forEach(l -> tx.line(l, null));
         }
-        // service ports whose objects differ (identity: the record itself is reused when unchanged)
+        // service ports whose objects differ (identity: the record itself is reused when unchanged),
+        // found by walking both models in name order at once
         List<ServicePortName> changed = new ArrayList<>();
+        SortedMaps.Cursor<ServicePortName, NftModel.ServiceObjects> afterCursor = SortedMaps.cursor(after.services());
         for (Map.Entry<ServicePortName, NftModel.ServiceObjects> e : before.services().entrySet()) {
-            NftModel.ServiceObjects now = after.services().get(e.getKey());
+            NftModel.ServiceObjects now = afterCursor.get(e.getKey());
             if (now != e.getValue() && !e.getValue().equals(now)) {
                 changed.add(e.getKey());
             }
         }
+        SortedMaps.Cursor<ServicePortName, NftModel.ServiceObjects> beforeCursor = SortedMaps.cursor(before.services());
         for (ServicePortName spn : after.services().keySet()) {
-            if (!before.services().containsKey(spn)) {
+            if (beforeCursor.get(spn) == null) {
                 changed.add(spn);
             }
         }

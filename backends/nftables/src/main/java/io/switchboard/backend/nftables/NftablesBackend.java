@@ -7,6 +7,7 @@ import io.switchboard.core.config.ProxyConfig;
 import io.switchboard.core.model.IpFamily;
 import io.switchboard.core.model.ServicePortName;
 import io.switchboard.core.sync.ProxySnapshot;
+import io.switchboard.core.util.SortedMaps;
 import io.switchboard.netfilter.InputContext;
 import io.switchboard.netfilter.NodePortAddresses;
 import io.switchboard.netfilter.RejectedServicePorts;
@@ -176,8 +177,9 @@ public final class NftablesBackend implements ProxyBackend {
             // a stale chain is used again only by a service rendered anew (a partial sync keeps the
             // previous objects of every other one): checking those is enough, where a scan of every
             // chain of 10,000 services cost tens of milliseconds and megabytes each sync
+            SortedMaps.Cursor<ServicePortName, NftModel.ServiceObjects> old = SortedMaps.cursor(full ? null : before.services());
             for (Map.Entry<ServicePortName, NftModel.ServiceObjects> e : next.services().entrySet()) {
-                if (full || before.services().get(e.getKey()) != e.getValue()) {
+                if (full || old.get(e.getKey()) != e.getValue()) {
                     e.getValue().chains().forEach(c -> stale.remove(c.name()));
                 }
             }

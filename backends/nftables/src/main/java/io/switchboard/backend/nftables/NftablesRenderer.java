@@ -8,11 +8,12 @@ import io.switchboard.core.model.ServicePortName;
 import io.switchboard.core.sync.ProxySnapshot;
 import io.switchboard.core.topology.EndpointSelection;
 import io.switchboard.core.topology.Routing;
+import io.switchboard.core.util.SortedMaps;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.SortedMap;
 
 import static io.switchboard.backend.nftables.NftNames.CLUSTER_IPS;
 import static io.switchboard.backend.nftables.NftNames.CLUSTER_IPS_CHECK;
@@ -80,14 +81,19 @@ public final class NftablesRenderer {
      * changed ({@code previous} null: compute every service).
      */
     public static NftModel render(ProxySnapshot snapshot, NftSettings s, NftModel previous) {
-        TreeMap<ServicePortName, NftModel.ServiceObjects> services = new TreeMap<>();
-        for (Map.Entry<ServicePortName, EndpointSelection> e : snapshot.selections(s.family()).entrySet()) {
+        SortedMap<ServicePortName, EndpointSelection> selections = snapshot.selections(s.family());
+        List<ServicePortName> keys = new ArrayList<>(selections.size());
+        List<NftModel.ServiceObjects> values = new ArrayList<>(selections.size());
+        // in name order, the previous objects read with a cursor: no tree search per service port
+        SortedMaps.Cursor<ServicePortName, NftModel.ServiceObjects> old = SortedMaps.cursor(previous == null ? null : previous.services());
+        SortedMaps.Cursor<ServicePortName, ServicePort> ports = SortedMaps.cursor(snapshot.services());
+        for (Map.Entry<ServicePortName, EndpointSelection> e : selections.entrySet()) {
             ServicePortName spn = e.getKey();
-            NftModel.ServiceObjects reused = previous == null || snapshot.mustWrite(spn.service())
-                    ? null : previous.services().get(spn);
-            services.put(spn, reused != null ? reused : service(snapshot.services().get(spn), e.getValue(), s));
+            NftModel.ServiceObjects reused = previous == null || snapshot.mustWrite(spn.service()) ? null : old.get(spn);
+            keys.add(spn);
+            values.add(reused != null ? reused : service(ports.get(spn), e.getValue(), s));
         }
-        return new NftModel(setup(s), maps(s), services);
+        return new NftModel(setup(s), maps(s), SortedMaps.ofAscending(keys, values));
     }
 
     static String table(NftSettings s) {
