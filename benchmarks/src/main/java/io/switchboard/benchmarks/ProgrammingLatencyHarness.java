@@ -112,6 +112,13 @@ public final class ProgrammingLatencyHarness {
                     mode, services, changes, burst);
             System.out.printf("network programming latency: %.0f observations; p50 <= %.2f s, p99 <= %.2f s (bucket bounds)%n",
                     observed, p50, p99);
+            double total = after.getOrDefault(Double.POSITIVE_INFINITY, 0.0) - before.getOrDefault(Double.POSITIVE_INFINITY, 0.0);
+            StringBuilder cdf = new StringBuilder("share of the changes within");
+            for (double le : new double[]{0.25, 0.5, 1, 2}) {
+                double n = after.getOrDefault(le, 0.0) - before.getOrDefault(le, 0.0);
+                cdf.append(String.format(" %.2f s: %.1f %%;", le, total > 0 ? 100 * n / total : Double.NaN));
+            }
+            System.out.println(cdf);
         } finally {
             if (proxy != null) {
                 proxy.destroy();
