@@ -5,10 +5,12 @@ import io.switchboard.core.backend.ProxyBackend;
 import io.switchboard.core.backend.SyncException;
 import io.switchboard.core.model.IpAddress;
 import io.switchboard.core.model.IpFamily;
+import io.switchboard.core.model.ServicePortName;
 import io.switchboard.core.sync.ProxySnapshot;
 import io.switchboard.netfilter.CommandRunner;
 import io.switchboard.netfilter.Iptables;
 import io.switchboard.netfilter.NodePortAddresses;
+import io.switchboard.netfilter.RejectedServicePorts;
 import io.switchboard.netfilter.link.Links;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,6 +55,9 @@ public final class IpvsBackend implements ProxyBackend {
     static final Duration GRACE = Duration.ofMinutes(5);
     private static final Duration IPSET_TIMEOUT = Duration.ofSeconds(60);
 
+    /** Beyond this many refused service ports in one family and sync the failure is taken as the sync's. */
+    static final int MAX_REJECTED_PER_SYNC = 16;
+    private final RejectedServicePorts rejected = new RejectedServicePorts();
     private final BackendContext ctx;
     private final Ipvs ipvs;
     private final Links links;
@@ -147,11 +152,16 @@ public final class IpvsBackend implements ProxyBackend {
     }
 
     @Override
-    public void sync(ProxySnapshot snapshot) throws SyncException {
+    public void sync(ProxySnapshot requested) throws SyncException {
         if (!prepared) {
             prepare();
         }
         Set<IpFamily> families = ctx.families();
+        // service ports whose operations the kernel refused last time are planned again with every sync
+        ProxySnapshot snapshot = requested;
+        for (IpFamily f : families) {
+            snapshot = rejected.withRetries(f, snapshot);
+        }
         boolean full = snapshot.fullSync() || table == null || ledger == null || nodeAddresses == null;
         if (!full && snapshot.changedServices().isEmpty() && drifted(families)) {
             full = true;
@@ -181,6 +191,7 @@ public final class IpvsBackend implements ProxyBackend {
         IpvsPlanner.Ownership own = new IpvsPlanner.Ownership(nodeIps, IpvsPlanner.Ownership.DEFAULT_LOW,
                 IpvsPlanner.Ownership.DEFAULT_HIGH, ctx.config().ipvs().excludeCidrs());
         IpvsDesired.Result all = null;
+        IpvsDesired.Result part = null;
         IpvsLedger.Change change = null;
         IpvsState want;
         IpvsState current;
@@ -191,8 +202,8 @@ public final class IpvsBackend implements ProxyBackend {
                 current = readKernel(index, own, want, families);
             } else {
                 // only the changed services' virtual servers, plus those with a real server draining
-                change = ledger.replace(snapshot.changedServices(),
-                        IpvsDesired.of(snapshot, families, scheduler(), nodeAddresses, snapshot.changedServices()));
+                part = IpvsDesired.of(snapshot, families, scheduler(), nodeAddresses, snapshot.changedServices());
+                change = ledger.replace(snapshot.changedServices(), part);
                 Set<VirtualServer.Key> keys = new HashSet<>(change.keys());
                 Set<VirtualServer.Key> drainingOnly = new HashSet<>();
                 for (IpvsPlanner.Draining d : draining.keySet()) {
@@ -222,10 +233,25 @@ public final class IpvsBackend implements ProxyBackend {
             }
         }
         Map<Integer, IOException> failed = ipvs.applyAll(tableOps);
+        // a refused operation on a virtual server of one service port only leaves that port out (its
+        // other operations fail with it, or are taken back by the next plan); any other refusal fails
+        // the sync, as one whose culprit is unknown
+        Map<VirtualServer.Key, Set<ServicePortName>> owners = owners(full ? all : part);
+        Map<IpFamily, Set<ServicePortName>> left = new EnumMap<>(IpFamily.class);
+        Map<ServicePortName, String> why = new java.util.TreeMap<>();
         for (int i = 0; i < tableOps.size(); i++) {
             IOException e = failed.get(i);
             if (e == null) {
                 done.add(tableOps.get(i));
+                continue;
+            }
+            VirtualServer.Key key = IpvsOp.key(tableOps.get(i));
+            Set<ServicePortName> owner = key == null ? Set.of() : owners.getOrDefault(key, Set.of());
+            ServicePortName p = owner.size() == 1 ? owner.iterator().next() : null;
+            Set<ServicePortName> already = p == null ? Set.of() : left.computeIfAbsent(key.family(), f -> new TreeSet<>());
+            if (p != null && (already.contains(p) || already.size() < MAX_REJECTED_PER_SYNC)) {
+                already.add(p);
+                why.putIfAbsent(p, describe(tableOps.get(i)) + ": " + e.getMessage());
             } else {
                 failures.add(describe(tableOps.get(i)) + ": " + e.getMessage());
             }
@@ -261,7 +287,18 @@ public final class IpvsBackend implements ProxyBackend {
             io.switchboard.netfilter.conntrack.ConntrackCleanup.run(snapshot, f, conntrack, ctx.metrics());
         }
         healthServers.sync(io.switchboard.netfilter.health.ServiceHealthServers.wanted(snapshot, families));
-        if (!failures.isEmpty()) {
+        if (failures.isEmpty()) {
+            for (IpFamily f : new TreeSet<>(families)) {
+                Set<ServicePortName> out = left.getOrDefault(f, Set.of());
+                for (ServicePortName p : out) {
+                    rejected.logRejected(f, p, why.get(p), "");
+                }
+                rejected.record(f, out, snapshot, ctx.metrics());
+            }
+        } else {
+            for (Set<ServicePortName> out : left.values()) {
+                out.forEach(p -> failures.add(why.get(p)));
+            }
             table = null;
             ledger = null;
             for (IpFamily f : families) {
@@ -271,6 +308,17 @@ public final class IpvsBackend implements ProxyBackend {
                     plan.ops().size(), String.join("; ", failures.subList(0, Math.min(5, failures.size()))));
             throw new SyncException("IPVS: " + failures.size() + " operations failed, first: " + failures.get(0));
         }
+    }
+
+    /** Per virtual server, the service ports it is desired for (more than one: a shared address and port). */
+    private static Map<VirtualServer.Key, Set<ServicePortName>> owners(IpvsDesired.Result result) {
+        Map<VirtualServer.Key, Set<ServicePortName>> out = new HashMap<>();
+        if (result != null) {
+            for (IpvsDesired.Entry e : result.entries()) {
+                out.computeIfAbsent(e.key(), k -> new TreeSet<>()).add(e.service().name());
+            }
+        }
+        return out;
     }
 
     private String scheduler() {

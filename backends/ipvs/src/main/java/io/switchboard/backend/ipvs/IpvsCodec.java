@@ -103,6 +103,24 @@ public final class IpvsCodec {
                 .attrHostU32(SVC_NETMASK, vs.family() == IpFamily.IPV4 ? 0xffffffff : 128);
     }
 
+    /**
+     * A copy of an operation's message (every one starts with the service's attributes, its address
+     * family first) naming an address family the kernel does not know (65535), which it refuses
+     * with EAFNOSUPPORT: fault injection for tests ({@link NetlinkIpvs}).
+     *
+     * @throws IllegalArgumentException if the message does not start that way
+     */
+    static byte[] withUnknownFamily(byte[] msg) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(msg.clone()).order(java.nio.ByteOrder.nativeOrder());
+        int nest = 16 + 4;
+        int af = nest + 4;
+        if (msg.length < af + 6 || (b.getShort(nest + 2) & 0x3fff) != CMD_ATTR_SERVICE || (b.getShort(af + 2) & 0x3fff) != SVC_AF) {
+            throw new IllegalArgumentException("not an IPVS service or destination operation");
+        }
+        b.putShort(af + 4, (short) 0xffff);
+        return b.array();
+    }
+
     public byte[] newService(VirtualServer vs, int seq) {
         MessageBuilder b = request(CMD_NEW_SERVICE, MessageBuilder.NLM_F_ACK, seq).begin(CMD_ATTR_SERVICE);
         serviceBody(b, vs);

@@ -4,6 +4,24 @@ import io.switchboard.core.model.IpAddress;
 
 /** One change to the kernel, as the planner orders them. */
 public sealed interface IpvsOp {
+    /** The virtual server an IPVS operation is on; null for the address operations. */
+    static VirtualServer.Key key(IpvsOp op) {
+        if (op instanceof AddService a) {
+            return a.service().key();
+        } else if (op instanceof UpdateService u) {
+            return u.service().key();
+        } else if (op instanceof DeleteService d) {
+            return d.service();
+        } else if (op instanceof AddDestination a) {
+            return a.service();
+        } else if (op instanceof UpdateDestination u) {
+            return u.service();
+        } else if (op instanceof DeleteDestination d) {
+            return d.service();
+        }
+        return null;
+    }
+
     record Bind(IpAddress address) implements IpvsOp {
     }
 

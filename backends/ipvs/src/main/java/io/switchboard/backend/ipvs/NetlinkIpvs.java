@@ -13,15 +13,24 @@ import java.util.List;
 /**
  * {@link Ipvs} over generic netlink. The family is resolved once; one socket is opened per call
  * (in the given network namespace or the caller's), so the client is safe to share.
+ *
+ * <p>Fault injection for tests, as in the nftables mode: when the environment variable
+ * {@value #FAULT_ENV} names a file that exists, every operation of {@link #applyAll} whose
+ * {@link #faultText} (the operation and its virtual server, e.g. {@code AddService TCP [fd00::66]:80})
+ * matches one of the file's lines (regular expressions) is sent naming an unknown address family,
+ * which the kernel refuses (EAFNOSUPPORT).
  */
 public final class NetlinkIpvs implements Ipvs {
+    static final String FAULT_ENV = "SWITCHBOARD_NETLINK_FAULT";
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
     private final Path netns;
     private final IpvsCodec codec;
+    private final Path faultFile;
 
-    private NetlinkIpvs(Path netns, IpvsCodec codec) {
+    private NetlinkIpvs(Path netns, IpvsCodec codec, Path faultFile) {
         this.netns = netns;
         this.codec = codec;
+        this.faultFile = faultFile;
     }
 
     /**
@@ -33,7 +42,8 @@ public final class NetlinkIpvs implements Ipvs {
     public static NetlinkIpvs open(Path netns) throws IOException {
         try (NetlinkSocket s = NetlinkSocket.open(NetlinkSocket.NETLINK_GENERIC, TIMEOUT, netns)) {
             Genl.Family f = Genl.resolve(s, IpvsCodec.FAMILY);
-            return new NetlinkIpvs(netns, new IpvsCodec(f.id()));
+            String fault = System.getenv(FAULT_ENV);
+            return new NetlinkIpvs(netns, new IpvsCodec(f.id()), fault == null || fault.isBlank() ? null : Path.of(fault));
         }
     }
 
@@ -118,8 +128,15 @@ public final class NetlinkIpvs implements Ipvs {
         List<byte[]> messages = new ArrayList<>();
         List<Integer> index = new ArrayList<>();
         int first = NetlinkSocket.reserveSeqs(ops.size());
+        List<java.util.regex.Pattern> faults = faults();
         for (int i = 0; i < ops.size(); i++) {
             byte[] m = message(ops.get(i), first + messages.size());
+            if (m != null && !faults.isEmpty()) {
+                String text = faultText(ops.get(i));
+                if (faults.stream().anyMatch(p -> p.matcher(text).find())) {
+                    m = IpvsCodec.withUnknownFamily(m);
+                }
+            }
             if (m != null) {
                 messages.add(m);
                 index.add(i);
@@ -142,6 +159,23 @@ public final class NetlinkIpvs implements Ipvs {
             }
         }
         return failed;
+    }
+
+    /** What the fault file's patterns are matched against: the operation's kind and its virtual server. */
+    static String faultText(IpvsOp op) {
+        return op.getClass().getSimpleName() + " " + IpvsOp.key(op);
+    }
+
+    /** The fault file's patterns while it exists (tests), else none. */
+    private List<java.util.regex.Pattern> faults() {
+        if (faultFile == null || !java.nio.file.Files.exists(faultFile)) {
+            return List.of();
+        }
+        try {
+            return java.nio.file.Files.readAllLines(faultFile).stream().filter(l -> !l.isBlank()).map(java.util.regex.Pattern::compile).toList();
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
     }
 
     private byte[] message(IpvsOp op, int seq) {

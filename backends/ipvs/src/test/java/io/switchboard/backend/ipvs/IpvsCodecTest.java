@@ -51,6 +51,26 @@ class IpvsCodecTest {
     }
 
     @Test
+    void theFaultInjectionNamesAnUnknownFamilyInServiceAndDestinationOperationsAndChangesNothingElse() {
+        VirtualServer vs = new VirtualServer(IpAddress.parse("fd00:10:96::66"), VirtualServer.TCP, 80, "rr", false, 0);
+        RealServer rs = new RealServer(IpAddress.parse("fd00:10:1::5"), 8080, 1);
+        for (byte[] m : List.of(codec.newService(vs, 3), codec.newDestination(vs.key(), rs, 4), codec.deleteService(vs.key(), 5))) {
+            String before = HEX.formatHex(m);
+            String after = HEX.formatHex(IpvsCodec.withUnknownFamily(m));
+            // the service's first attribute: IPVS_SVC_ATTR_AF, AF_INET6 (10) before, 65535 after
+            assertThat(before.substring(48, 56)).isEqualTo("06000100" );
+            assertThat(before.substring(56, 60)).isEqualTo("0a00");
+            assertThat(after).isEqualTo(before.substring(0, 56) + "ffff" + before.substring(60));
+        }
+        // what the fault file's patterns are matched against (the conformance suite's pattern for ns/bad)
+        assertThat(NetlinkIpvs.faultText(new IpvsOp.AddService(vs))).isEqualTo("AddService TCP [fd00:10:96::66]:80")
+                .matches("^AddService TCP \\[" + java.util.regex.Pattern.quote("fd00:10:96::66") + "\\]:80$");
+        assertThat(NetlinkIpvs.faultText(new IpvsOp.AddDestination(vs.key(), rs))).isEqualTo("AddDestination TCP [fd00:10:96::66]:80");
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> IpvsCodec.withUnknownFamily(new byte[20])))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not an IPVS service or destination operation");
+    }
+
+    @Test
     void anIpv6ServicesNetmaskIsAPrefixLengthInHostOrder() {
         VirtualServer vs = new VirtualServer(IpAddress.parse("fd00::1"), VirtualServer.UDP, 53, "wrr", false, 0);
         String hex = HEX.formatHex(codec.newService(vs, 1));
