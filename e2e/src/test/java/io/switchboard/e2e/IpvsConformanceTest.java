@@ -88,8 +88,6 @@ class IpvsConformanceTest extends ConformanceSuite {
     @Override
     protected Map<String, String> notRun() {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put("aServiceWhoseRulesTheKernelRejectsIsLeftOutAndEveryOtherServiceIsProgrammed",
-                "the sabotage targets iptables-restore and nf_tables lines; an IPVS operation the kernel refuses is not yet isolated per service");
         m.put("explainPredictsWhereRealTrafficGoes", "switchboard explain traces iptables and nftables rules, not IPVS tables");
         m.put("servicesShowsNoDriftBetweenTheKernelAndTheApi", "switchboard services reads iptables and nftables rules, not IPVS tables");
         // every run of the suite runs in the guest, besides the flows above: one restart, SIGKILL, the
