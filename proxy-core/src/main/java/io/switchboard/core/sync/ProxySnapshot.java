@@ -43,8 +43,9 @@ public record ProxySnapshot(SortedMap<ServicePortName, ServicePort> services,
                             ConntrackWork conntrack) {
 
     public ProxySnapshot {
-        services = Collections.unmodifiableSortedMap(services);
-        endpoints = Collections.unmodifiableSortedMap(endpoints);
+        // immutable copies; the trackers' array-backed maps are kept as they are
+        services = SortedMaps.copyOf(services);
+        endpoints = SortedMaps.copyOf(endpoints);
         selections = Map.copyOf(selections);
         changedServices = Set.copyOf(changedServices);
         conntrack = conntrack == null ? ConntrackWork.NONE : conntrack;
@@ -107,7 +108,7 @@ public record ProxySnapshot(SortedMap<ServicePortName, ServicePort> services,
                 keys.add(e.getKey());
                 values.add(EndpointSelector.select(e.getValue(), ofFamily, node.name(), zone));
             }
-            selections.put(family, Collections.unmodifiableSortedMap(SortedMaps.ofAscending(keys, values)));
+            selections.put(family, SortedMaps.ofAscending(keys, values));
         }
         return new ProxySnapshot(services, endpoints, selections, node, changedServices, fullSync, conntrack);
     }

@@ -1,8 +1,8 @@
 package io.switchboard.backend.nftables;
 
 import io.switchboard.core.model.ServicePortName;
+import io.switchboard.core.util.SortedMaps;
 
-import java.util.Collections;
 import java.util.List;
 import java.util.SortedMap;
 
@@ -19,7 +19,8 @@ public record NftModel(List<String> setup, List<String> maps, SortedMap<ServiceP
     public NftModel {
         setup = List.copyOf(setup);
         maps = List.copyOf(maps);
-        services = Collections.unmodifiableSortedMap(services);
+        // immutable; the renderer's array-backed map is kept as it is (no wrapper to walk through)
+        services = SortedMaps.copyOf(services);
     }
 
     /** A regular chain and its rules (the statements after the chain name). */
