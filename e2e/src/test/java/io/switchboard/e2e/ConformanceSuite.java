@@ -279,9 +279,9 @@ abstract class ConformanceSuite {
     private void sabotage() throws Exception {
         sabotageDir = Files.createTempDirectory("sb-sabotage"); 
         sabotageFlag = sabotageDir.resolve("flag");
-        // the nftables line of ns/bad's IPv6 service-ips element (the iptables modes' wrappers read
-        // the same file against their restore input), and the IPVS operation that adds its IPv6
-        // virtual server (every operation on it fails after that one)
+        // the nftables line of ns/bad's IPv6 service-ips element and the IPVS operation that adds its
+        // IPv6 virtual server (every operation on it fails after that one); the iptables modes'
+        // wrappers only check that the file exists
         Files.writeString(sabotageFlag, "^add element ip6 kube-proxy service-ips .*ns/bad/tcp/http\n"
                 + "^AddService TCP \\[" + java.util.regex.Pattern.quote(vip(Fam.V6, "bad")) + "\\]:80$\n");
         assertThat(cluster.podIp6("client")).isNotNull();
